@@ -1,0 +1,1 @@
+"""The pure core: appliances, VO mappings, ports and the use cases."""

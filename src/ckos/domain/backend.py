@@ -1,0 +1,46 @@
+"""The Cloudkeeper backend as one object: one method per RPC, each a use case."""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+from ckos.domain import collect, listing, metadata, register, retire
+from ckos.domain.context import Context
+from ckos.domain.model import Appliance, ImageSource
+
+
+@frozen
+class Backend:
+    ctx: Context
+
+    def pre_action(self) -> None:
+        """Nothing to prepare: every call reads the catalog afresh."""
+
+    def post_action(self) -> collect.Collection:
+        return collect.collect(self.ctx)
+
+    def add_appliance(self, appliance: Appliance, source: ImageSource | None) -> str:
+        return register.register(self.ctx, appliance, source)
+
+    def update_appliance(self, appliance: Appliance, source: ImageSource | None) -> str:
+        return register.register(self.ctx, appliance, source)
+
+    def update_appliance_metadata(self, appliance: Appliance) -> str:
+        return metadata.update_metadata(self.ctx, appliance)
+
+    def remove_appliance(self, appliance: Appliance) -> list[str]:
+        return retire.remove_appliance(self.ctx, appliance)
+
+    def remove_image_list(self, image_list_identifier: str) -> list[str]:
+        return retire.remove_image_list(self.ctx, image_list_identifier)
+
+    def image_lists(self) -> list[str]:
+        return listing.image_lists(self.ctx)
+
+    def appliances(self, image_list_identifier: str) -> list[Appliance]:
+        return listing.appliances(self.ctx, image_list_identifier)
+
+    def remove_expired_appliances(self) -> collect.Collection:
+        """Retire the expired appliances, then collect what earlier runs retired."""
+        retire.remove_expired(self.ctx)
+        return collect.collect(self.ctx)

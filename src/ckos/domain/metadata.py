@@ -1,0 +1,26 @@
+"""UpdateApplianceMetadata: rewrite the live image's metadata in place, never its data."""
+
+from __future__ import annotations
+
+from attrs import evolve
+
+from ckos.domain.context import Context
+from ckos.domain.errors import ApplianceNotFound
+from ckos.domain.inventory import live_images_of
+from ckos.domain.model import Appliance
+from ckos.domain.validation import check_metadata
+
+
+def update_metadata(ctx: Context, appliance: Appliance) -> str:
+    """Store the new metadata and digest, keeping the stored image facts (and image digest)."""
+    check_metadata(appliance)
+    project = ctx.directory.mapping().project_for(appliance.vo)
+    with ctx.locks.hold(appliance.identifier):
+        live = live_images_of(ctx, project, appliance.identifier)
+        if not live:
+            raise ApplianceNotFound(
+                f"appliance {appliance.identifier!r} of VO {appliance.vo!r} has no live image"
+            )
+        target = live[0]
+        ctx.catalog.update_metadata(project, target.image_id, evolve(appliance, image=target.appliance.image))
+        return target.image_id
