@@ -1,0 +1,214 @@
+"""The TOML configuration: its schema as attrs classes, loaded and validated in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import tomli
+from attrs import field, fields, frozen, has, resolve_types
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing, unreadable or invalid."""
+
+
+@frozen
+class TLSSettings:
+    certificate: Path | None = None  # TLS is on when set
+    key: Path | None = None
+    client_ca: Path | None = None
+    allowed_subjects: tuple[str, ...] = ()
+
+
+@frozen
+class ServerSettings:
+    listen: str = "127.0.0.1:50051"
+    allow_insecure_remote: bool = False
+    shutdown_grace: float = 30.0
+    tls: TLSSettings = TLSSettings()
+
+
+@frozen
+class MappingSettings:
+    file: Path = Path("/etc/cloudkeeper-os/mapping.json")
+
+
+@frozen
+class ImageSettings:
+    local_directories: tuple[Path, ...] = (Path("/var/spool/cloudkeeper/images"),)
+    remote_allowed_hosts: tuple[str, ...] = ()
+    remote_connect_timeout: float = 10.0
+    remote_read_timeout: float = 60.0
+    remote_max_redirects: int = 5
+    remote_ca_bundle: Path | None = None
+
+
+@frozen
+class CatalogSettings:
+    type: str = "glance"  # "glance", or "memory" for a throwaway in-memory catalog
+
+
+@frozen
+class GlanceSettings:
+    tag: str = "cloudkeeper-os"
+    visibility: str = "private"
+
+
+@frozen
+class OpenStackSettings:
+    auth_url: str = ""
+    username: str = ""
+    password: str = field(default="", repr=False)
+    user_domain_name: str = "Default"
+    application_credential_id: str = ""
+    application_credential_secret: str = field(default="", repr=False)
+    region_name: str = ""
+    interface: str = "public"
+    verify: bool = True
+    ca_bundle: Path | None = None
+    timeout: float = 60.0
+
+
+@frozen
+class LifecycleSettings:
+    retire_grace: int = 0
+    stale_upload_after: int = 86400
+
+
+@frozen
+class LoggingSettings:
+    level: str = "INFO"
+    format: str = "text"
+
+
+@frozen
+class MetricsSettings:
+    listen: str | None = None  # absent = metrics off
+
+
+@frozen
+class Settings:
+    server: ServerSettings = ServerSettings()
+    mapping: MappingSettings = MappingSettings()
+    images: ImageSettings = ImageSettings()
+    catalog: CatalogSettings = CatalogSettings()
+    glance: GlanceSettings = GlanceSettings()
+    openstack: OpenStackSettings = OpenStackSettings()
+    lifecycle: LifecycleSettings = LifecycleSettings()
+    logging: LoggingSettings = LoggingSettings()
+    metrics: MetricsSettings = MetricsSettings()
+
+
+VISIBILITIES = ("private", "shared", "community", "public")
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "catalog.type": ("glance", "memory"),
+    "glance.visibility": VISIBILITIES,
+    "logging.level": LOG_LEVELS,
+    "logging.format": ("text", "json"),
+    "openstack.interface": ("public", "internal", "admin"),
+}
+
+
+def load(path: Path) -> Settings:
+    """Read and validate the configuration file; relative paths are taken from its folder."""
+    try:
+        with path.open("rb") as stream:
+            raw = tomli.load(stream)
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+    except tomli.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    return parse(raw, base=path.parent, origin=str(path))
+
+
+def parse(raw: Mapping[str, Any], *, base: Path, origin: str = "configuration") -> Settings:
+    settings = _build(Settings, raw, "", base, origin)
+    _check_listen(settings.server.listen, "server.listen", origin)
+    if settings.metrics.listen is not None:
+        _check_listen(settings.metrics.listen, "metrics.listen", origin)
+    tls = settings.server.tls
+    if tls.certificate is not None and (tls.key is None or tls.client_ca is None):
+        raise ConfigError(f"{origin}: server.tls needs key and client_ca along with certificate")
+    if not settings.glance.tag:
+        raise ConfigError(f"{origin}: glance.tag must not be empty")
+    return settings
+
+
+def documented_options() -> dict[str, object]:
+    """Every option as "section.key" with its default, for checking the documented sample."""
+    options: dict[str, object] = {}
+
+    def walk(cls: type[Any], prefix: str) -> None:
+        resolve_types(cls)
+        for attribute in fields(cls):
+            name = f"{prefix}{attribute.name}"
+            if has(attribute.type):
+                walk(attribute.type, f"{name}.")
+            else:
+                options[name] = attribute.default
+
+    walk(Settings, "")
+    return options
+
+
+def _build(cls: type[T], raw: object, prefix: str, base: Path, origin: str) -> T:
+    where = prefix.rstrip(".") or "top level"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{origin}: [{where}] must be a table")
+    resolve_types(cls)  # type: ignore[type-var]
+    known = {attribute.name: attribute for attribute in fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ConfigError(f"{origin}: unknown option(s) in [{where}]: {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        kind = known[name].type
+        key = f"{prefix}{name}"
+        if has(kind):
+            values[name] = _build(kind, value, f"{key}.", base, origin)
+        else:
+            values[name] = _convert(kind, value, key, base, origin)
+    return cls(**values)
+
+
+def _convert(kind: Any, value: object, key: str, base: Path, origin: str) -> object:
+    def wrong(expected: str) -> ConfigError:
+        return ConfigError(f"{origin}: {key} must be {expected}, not {value!r}")
+
+    if kind in (Path | None, Path):
+        if not isinstance(value, str) or not value:
+            raise wrong("a path")
+        return base / Path(value).expanduser()
+    if kind == tuple[Path, ...] or kind == tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+            raise wrong("a list of non-empty strings")
+        return tuple(base / item for item in value) if kind == tuple[Path, ...] else tuple(value)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise wrong("true or false")
+        return value
+    if kind is int or kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise wrong("a non-negative number")
+        if kind is int and not isinstance(value, int):
+            raise wrong("a whole number")
+        return kind(value)
+    if not isinstance(value, str):
+        raise wrong("a string")
+    choices = _CHOICES.get(key)
+    if choices is not None:
+        value = value.upper() if key == "logging.level" else value
+        if value not in choices:
+            raise wrong(f"one of {', '.join(choices)}")
+    return value
+
+
+def _check_listen(listen: str, key: str, origin: str) -> None:
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{origin}: {key} must be HOST:PORT, not {listen!r}")
