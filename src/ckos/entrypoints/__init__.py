@@ -1,0 +1,1 @@
+"""The ways in: the gRPC server the Cloudkeeper core talks to, and the command line."""

@@ -1,0 +1,1 @@
+"""The Communicator gRPC service: generated messages, wire mapping, servicer and server."""

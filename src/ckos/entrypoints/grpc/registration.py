@@ -1,0 +1,93 @@
+"""Typed handler registration: each RPC is declared once with its kind and message types.
+
+Neither betterproto nor betterproto2 generates a grpcio server, so handlers are registered
+with grpcio directly. A declaration only accepts a handler of the matching shape (mypy checks
+it), and a service refuses to build while any declared RPC has no handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, ClassVar, Generic, TypeVar
+
+import betterproto2
+import grpc
+from attrs import frozen
+
+Req = TypeVar("Req", bound=betterproto2.Message)
+Resp = TypeVar("Resp", bound=betterproto2.Message)
+
+
+class MissingHandler(RuntimeError):
+    """A declared RPC has no handler (or a handler names an RPC the service does not declare)."""
+
+
+@frozen
+class Unary(Generic[Req, Resp]):
+    """A unary-unary RPC."""
+
+    name: str
+    request: type[Req]
+    response: type[Resp]
+    server_streaming: ClassVar[bool] = False
+
+    def bind(self, handler: Callable[[Req, grpc.aio.ServicerContext[Req, Resp]], Awaitable[Resp]]) -> Bound:
+        method = grpc.unary_unary_rpc_method_handler(
+            handler, request_deserializer=self.request.parse, response_serializer=bytes
+        )
+        return Bound(self, method)
+
+
+@frozen
+class ServerStream(Generic[Req, Resp]):
+    """A unary-stream RPC: one request, a stream of responses."""
+
+    name: str
+    request: type[Req]
+    response: type[Resp]
+    server_streaming: ClassVar[bool] = True
+
+    def bind(
+        self, handler: Callable[[Req, grpc.aio.ServicerContext[Req, Resp]], AsyncIterator[Resp]]
+    ) -> Bound:
+        method = grpc.unary_stream_rpc_method_handler(
+            handler, request_deserializer=self.request.parse, response_serializer=bytes
+        )
+        return Bound(self, method)
+
+
+Rpc = Unary[Any, Any] | ServerStream[Any, Any]
+
+
+@frozen
+class Bound:
+    """A handler bound to its declaration, ready for registration."""
+
+    rpc: Rpc
+    method: grpc.RpcMethodHandler[Any, Any]
+
+
+@frozen
+class Service:
+    """A service: its full name and every RPC it declares."""
+
+    name: str
+    rpcs: tuple[Rpc, ...]
+
+    def method_path(self, rpc: Rpc) -> str:
+        return f"/{self.name}/{rpc.name}"
+
+    def generic_handler(self, bound: Iterable[Bound]) -> grpc.GenericRpcHandler:
+        """The grpcio handler serving exactly the declared RPCs; raises MissingHandler otherwise."""
+        methods: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
+        for item in bound:
+            # Identity, not name: a handler bound to another service's declaration is a mistake.
+            if not any(item.rpc is rpc for rpc in self.rpcs):
+                raise MissingHandler(f"{self.name} does not declare the RPC {item.rpc.name}")
+            if item.rpc.name in methods:
+                raise MissingHandler(f"{self.name}/{item.rpc.name} has two handlers")
+            methods[item.rpc.name] = item.method
+        missing = [rpc.name for rpc in self.rpcs if rpc.name not in methods]
+        if missing:
+            raise MissingHandler(f"{self.name}: no handler for {', '.join(missing)}")
+        return grpc.method_handlers_generic_handler(self.name, methods)
