@@ -170,3 +170,12 @@ def test_tamper_changes_the_offered_file(tmp_path: Path) -> None:
         core.run(target, LISTS[0], tmp_path, now=NOW, tamper=corrupt)
     assert backend.offered
     assert not any(matched for _, matched in backend.offered)
+
+
+def test_an_expired_list_new_to_the_backend_is_not_registered(tmp_path: Path) -> None:
+    backend = EchoBackend(now=NOW)
+    with serving(backend) as target:
+        run = core.run(target, LISTS[3], tmp_path, now=NOW)
+    expected = ["PreAction", "RemoveExpiredAppliances", "ImageLists", "PostAction"]
+    assert [rpc for rpc, _ in run.sequence()] == expected
+    assert backend.stored == {}

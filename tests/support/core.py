@@ -202,7 +202,8 @@ class _Session:
         ids = self._stream("ImageLists", "", empty, lambda item: item.image_list_identifier)
         listed = self.image_list
         if listed.identifier not in ids:
-            for entry in listed.entries:
+            # A new list is registered unless it has expired already (the contract's §2 omits that).
+            for entry in () if listed.expired(self.now) else listed.entries:
                 if not entry_expired(entry, self.now):
                     self._offer("AddAppliance", entry)
         elif listed.expired(self.now):
