@@ -11,6 +11,9 @@ from ckos.entrypoints.grpc._generated import cloudkeeper_grpc as pb
 
 E = TypeVar("E", bound=enum.Enum)
 
+INT32 = range(-(2**31), 2**31)
+INT64 = range(-(2**63), 2**63)
+
 
 def appliance_from_wire(message: pb.Appliance) -> tuple[Appliance, ImageSource | None]:
     """The appliance and, when field 17 is present, where to read its image during this call.
@@ -73,6 +76,7 @@ def _by_name(domain: type[E], value: object, identifier: str, field: str) -> E:
 
 def appliance_to_wire(appliance: Appliance) -> pb.Appliance:
     """The appliance as stored, for the Appliances stream; the core passes it back verbatim."""
+    _check_ranges(appliance)
     facts = appliance.image
     image = None
     if facts is not None:
@@ -104,6 +108,18 @@ def appliance_to_wire(appliance: Appliance) -> pb.Appliance:
         digest=appliance.digest,
         image=image,
     )
+
+
+def _check_ranges(appliance: Appliance) -> None:
+    # betterproto2 silently wraps an int32 out of range and fails late on an int64: catch both
+    # before the first item of a stream is sent, so a bad stored value fails the whole call.
+    numbers = [("core", appliance.core, INT32), ("ram", appliance.ram, INT64)]
+    numbers.append(("expiration_date", appliance.expiration_date, INT64))
+    if appliance.image is not None:
+        numbers.append(("image.size", appliance.image.size, INT64))
+    for name, value, allowed in numbers:
+        if value not in allowed:
+            raise ValueError(f"appliance {appliance.identifier!r}: {name} {value} does not fit the wire")
 
 
 def list_identifier_to_wire(image_list_identifier: str) -> pb.ImageListIdentifier:
