@@ -14,9 +14,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 from loguru import logger
 
-from ckos.config import ServerSettings
+from ckos.config import ConfigError, ServerSettings
 from ckos.entrypoints.grpc import _generated, listen
 from ckos.entrypoints.grpc.contract import COMMUNICATOR
+from ckos.entrypoints.grpc.peers import ClientSubjects
 from ckos.entrypoints.grpc.servicer import Communicator, CommunicatorBackend
 
 # Appliance messages are a few kilobytes; image data never travels over gRPC.
@@ -57,7 +58,12 @@ def reflection_pool() -> descriptor_pool.DescriptorPool:
 
 async def start(backend: CommunicatorBackend, settings: ServerSettings) -> RunningServer:
     """Build, bind and start the server; raises before binding anything if a handler is missing."""
-    handler = COMMUNICATOR.generic_handler(Communicator(backend).bindings())
+    tls = settings.tls
+    if tls.allowed_subjects and tls.certificate is None:
+        # Without TLS no client has a subject: every call would be refused.
+        raise ConfigError("server.tls.allowed_subjects needs TLS: set server.tls.certificate")
+    communicator = Communicator(backend, ClientSubjects(tls.allowed_subjects))
+    handler = COMMUNICATOR.generic_handler(communicator.bindings())
     server = grpc.aio.server(options=OPTIONS)
     server.add_generic_rpc_handlers([handler])
     health_servicer = health.aio.HealthServicer()

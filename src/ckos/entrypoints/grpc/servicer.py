@@ -1,26 +1,19 @@
-"""The Communicator handlers: decode, run the synchronous use case in a thread, answer.
-
-Every call is logged once (rpc, appliance, list, VO, outcome, duration) and every failure
-becomes a status code from status.py: never a bare UNKNOWN, never a partial stream.
-"""
+"""The Communicator handlers: decode, run the synchronous use case (see invocation.py), answer."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
 import grpc
-from loguru import logger
 
 from ckos.domain.model import Appliance, ImageSource
-from ckos.entrypoints.grpc import contract, wire
+from ckos.entrypoints.grpc import contract, invocation, wire
 from ckos.entrypoints.grpc._generated import cloudkeeper_grpc as pb
 from ckos.entrypoints.grpc._generated.google.protobuf import Empty
+from ckos.entrypoints.grpc.peers import ClientSubjects
 from ckos.entrypoints.grpc.registration import Bound
-from ckos.entrypoints.grpc.status import status_of
 
 T = TypeVar("T")
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -42,8 +35,9 @@ class CommunicatorBackend(Protocol):
 
 
 class Communicator:
-    def __init__(self, backend: CommunicatorBackend) -> None:
+    def __init__(self, backend: CommunicatorBackend, subjects: ClientSubjects | None = None) -> None:
         self._backend = backend
+        self._subjects = subjects or ClientSubjects()
 
     def bindings(self) -> list[Bound]:
         return [
@@ -60,52 +54,59 @@ class Communicator:
         ]
 
     async def pre_action(self, _request: Empty, context: Context) -> Empty:
-        await _run(context, "PreAction", {}, self._backend.pre_action)
+        await self._run(context, "PreAction", {}, self._backend.pre_action)
         return Empty()
 
     async def post_action(self, _request: Empty, context: Context) -> Empty:
-        await _run(context, "PostAction", {}, self._backend.post_action)
+        await self._run(context, "PostAction", {}, self._backend.post_action)
         return Empty()
 
     async def add_appliance(self, request: pb.Appliance, context: Context) -> Empty:
-        await _run(context, "AddAppliance", _about(request), partial(self._register, "add", request))
+        await self._run(context, "AddAppliance", _about(request), partial(self._register, "add", request))
         return Empty()
 
     async def update_appliance(self, request: pb.Appliance, context: Context) -> Empty:
-        await _run(context, "UpdateAppliance", _about(request), partial(self._register, "update", request))
+        await self._run(
+            context, "UpdateAppliance", _about(request), partial(self._register, "update", request)
+        )
         return Empty()
 
     async def update_appliance_metadata(self, request: pb.Appliance, context: Context) -> Empty:
         call = partial(self._without_image, self._backend.update_appliance_metadata, request)
-        await _run(context, "UpdateApplianceMetadata", _about(request), call)
+        await self._run(context, "UpdateApplianceMetadata", _about(request), call)
         return Empty()
 
     async def remove_appliance(self, request: pb.Appliance, context: Context) -> Empty:
         call = partial(self._without_image, self._backend.remove_appliance, request)
-        await _run(context, "RemoveAppliance", _about(request), call)
+        await self._run(context, "RemoveAppliance", _about(request), call)
         return Empty()
 
     async def remove_image_list(self, request: pb.ImageListIdentifier, context: Context) -> Empty:
         list_id = request.image_list_identifier
         call = partial(self._backend.remove_image_list, list_id)
-        await _run(context, "RemoveImageList", {"list": list_id}, call)
+        await self._run(context, "RemoveImageList", {"list": list_id}, call)
         return Empty()
 
     async def image_lists(self, _request: Empty, context: Context) -> AsyncIterator[pb.ImageListIdentifier]:
         # The whole answer is computed before the first item, so a failure sends none.
-        for item in await _run(context, "ImageLists", {}, self._image_lists):
+        for item in await self._run(context, "ImageLists", {}, self._image_lists):
             yield item
 
     async def appliances(
         self, request: pb.ImageListIdentifier, context: Context
     ) -> AsyncIterator[pb.Appliance]:
         list_id = request.image_list_identifier
-        for item in await _run(context, "Appliances", {"list": list_id}, partial(self._appliances, list_id)):
+        for item in await self._run(
+            context, "Appliances", {"list": list_id}, partial(self._appliances, list_id)
+        ):
             yield item
 
     async def remove_expired_appliances(self, _request: Empty, context: Context) -> Empty:
-        await _run(context, "RemoveExpiredAppliances", {}, self._backend.remove_expired_appliances)
+        await self._run(context, "RemoveExpiredAppliances", {}, self._backend.remove_expired_appliances)
         return Empty()
+
+    async def _run(self, context: Context, rpc: str, about: dict[str, str], call: Callable[[], T]) -> T:
+        return await invocation.run(context, rpc, about, call, self._subjects)
 
     # The blocking parts, run in a worker thread: decoding is inside so its errors map too.
 
@@ -128,29 +129,3 @@ class Communicator:
 
 def _about(request: pb.Appliance) -> dict[str, str]:
     return {"appliance": request.identifier, "list": request.image_list_identifier, "vo": request.vo}
-
-
-async def _run(context: Context, rpc: str, about: dict[str, str], call: Callable[[], T]) -> T:
-    """Run the blocking call in a thread, log it once, and turn any failure into a status code."""
-    started = time.monotonic()
-    subject = ", ".join(f"{key} {value!r}" for key, value in about.items() if value)
-    where = f"{rpc} ({subject})" if subject else rpc
-    log = logger.bind(rpc=rpc, **about)
-    try:
-        result = await asyncio.to_thread(call)
-    except Exception as error:
-        code = status_of(error)
-        duration = time.monotonic() - started
-        log = log.bind(outcome=code.name, duration=round(duration, 3))
-        if code is grpc.StatusCode.INTERNAL:
-            # A bug, not a condition of the world: keep the traceback, tell the core little.
-            log.opt(exception=error).error("{} -> INTERNAL in {:.3f}s", where, duration)
-            details = f"{where}: internal error ({type(error).__name__}); see the backend log"
-        else:
-            # loguru formats with {}, which ruff's logging check does not know.
-            log.warning("{} -> {} in {:.3f}s: {}", where, code.name, duration, error)  # noqa: PLE1205
-            details = f"{where}: {error}"
-        await context.abort(code, details)
-    duration = time.monotonic() - started
-    log.bind(outcome="OK", duration=round(duration, 3)).info("{} -> OK in {:.3f}s", where, duration)
-    return result
