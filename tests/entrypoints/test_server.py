@@ -216,3 +216,23 @@ def test_serve_stops_on_signal(number: signal.Signals) -> None:
     asyncio.run(asyncio.wait_for(server.serve(ScriptedBackend(), settings, on_ready=ready), timeout=10))
     assert ports
     assert ports[0] > 0
+
+
+def send_raw(channel: grpc.Channel, rpc: str, payload: bytes) -> None:
+    path = f"/{SERVICE}/{rpc}"
+    if rpc == "Appliances":
+        list(channel.unary_stream(path, bytes, bytes)(payload))
+    else:
+        channel.unary_unary(path, bytes, bytes)(payload)
+
+
+@pytest.mark.parametrize("rpc", ["PreAction", "AddAppliance", "Appliances"])
+def test_a_malformed_request_is_invalid_argument(
+    channel: grpc.Channel, backend: ScriptedBackend, rpc: str
+) -> None:
+    # Left to grpcio's deserializer hook, this would come back as a bare UNKNOWN.
+    with pytest.raises(grpc.RpcError) as raised:
+        send_raw(channel, rpc, b"\x00")  # field number 0 does not exist
+    assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert rpc in details(raised.value)
+    assert backend.calls == []

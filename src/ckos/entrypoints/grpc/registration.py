@@ -3,6 +3,9 @@
 Neither betterproto nor betterproto2 generates a grpcio server, so handlers are registered
 with grpcio directly. A declaration only accepts a handler of the matching shape (mypy checks
 it), and a service refuses to build while any declared RPC has no handler.
+
+Requests are parsed here rather than by grpcio's deserializer hook: grpcio answers a request
+that fails to deserialize with a bare UNKNOWN (aio) or INTERNAL, where it is a bad request.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 import betterproto2
 import grpc
 from attrs import frozen
+from loguru import logger
 
 Req = TypeVar("Req", bound=betterproto2.Message)
 Resp = TypeVar("Resp", bound=betterproto2.Message)
@@ -32,10 +36,10 @@ class Unary(Generic[Req, Resp]):
     server_streaming: ClassVar[bool] = False
 
     def bind(self, handler: Callable[[Req, grpc.aio.ServicerContext[Req, Resp]], Awaitable[Resp]]) -> Bound:
-        method = grpc.unary_unary_rpc_method_handler(
-            handler, request_deserializer=self.request.parse, response_serializer=bytes
-        )
-        return Bound(self, method)
+        async def behaviour(data: bytes, context: grpc.aio.ServicerContext[Req, Resp]) -> Resp:
+            return await handler(await parse(self, data, context), context)
+
+        return Bound(self, grpc.unary_unary_rpc_method_handler(behaviour, response_serializer=bytes))
 
 
 @frozen
@@ -50,13 +54,27 @@ class ServerStream(Generic[Req, Resp]):
     def bind(
         self, handler: Callable[[Req, grpc.aio.ServicerContext[Req, Resp]], AsyncIterator[Resp]]
     ) -> Bound:
-        method = grpc.unary_stream_rpc_method_handler(
-            handler, request_deserializer=self.request.parse, response_serializer=bytes
-        )
-        return Bound(self, method)
+        async def behaviour(data: bytes, context: grpc.aio.ServicerContext[Req, Resp]) -> AsyncIterator[Resp]:
+            async for item in handler(await parse(self, data, context), context):
+                yield item
+
+        return Bound(self, grpc.unary_stream_rpc_method_handler(behaviour, response_serializer=bytes))
 
 
 Rpc = Unary[Any, Any] | ServerStream[Any, Any]
+
+
+async def parse(
+    rpc: Unary[Req, Any] | ServerStream[Req, Any], data: bytes, context: grpc.aio.ServicerContext[Any, Any]
+) -> Req:
+    """The request message; a malformed one fails the call with INVALID_ARGUMENT."""
+    try:
+        return rpc.request.parse(data)
+    except Exception as error:  # betterproto2 raises several kinds on bad bytes
+        logger.bind(rpc=rpc.name, outcome="INVALID_ARGUMENT").warning(
+            "{}: malformed request: {!r}", rpc.name, error
+        )
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{rpc.name}: malformed request: {error}")
 
 
 @frozen
