@@ -72,9 +72,10 @@ async def start(backend: CommunicatorBackend, settings: ServerSettings) -> Runni
         (COMMUNICATOR.name, health.SERVICE_NAME, reflection.SERVICE_NAME), server, pool=reflection_pool()
     )
     port = listen.bind(server, settings)
-    await server.start()
+    # Set before starting, so that no health check ever sees the services as unknown.
     for name in HEALTH_NAMES:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    await server.start()
     return RunningServer(server, port, health_servicer)
 
 
