@@ -1,0 +1,55 @@
+"""A Glance image record as the API shows it, and what it means for the domain."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from attrs import field, frozen
+
+from ckos.adapters.glance.properties import decode, retired_at_of, status_of
+from ckos.domain.model import ImageState, ManagedImage, ProjectRef
+
+
+@frozen
+class ImageRecord:
+    """The attributes of a Glance image that ckos reads or writes (properties are strings)."""
+
+    id: str
+    owner: str
+    name: str
+    disk_format: str | None
+    container_format: str | None
+    min_ram: int
+    visibility: str
+    os_hidden: bool
+    status: str  # Glance's own state: queued, saving, active, killed...
+    created_at: int  # Unix seconds
+    tags: frozenset[str] = frozenset()
+    properties: Mapping[str, str] = field(factory=dict)
+    size: int | None = None
+    checksum: str | None = None  # MD5, still computed by Glance
+    os_hash_algo: str | None = None
+    os_hash_value: str | None = None
+
+
+def to_managed(record: ImageRecord, project: ProjectRef, tag: str) -> ManagedImage | None:
+    """The managed image the record holds, or None when it is not ours.
+
+    Ours means: our tag (never copied into Nova snapshots) and properties naming an appliance.
+    """
+    if tag not in record.tags:
+        return None
+    appliance = decode(record.properties)
+    if appliance is None:
+        return None
+    return ManagedImage(
+        image_id=record.id,
+        project=project,
+        appliance=appliance,
+        status=status_of(record.properties),
+        state=ImageState(record.status),
+        created_at=record.created_at,
+        size=record.size,
+        sha512=record.os_hash_value if record.os_hash_algo == "sha512" else None,
+        retired_at=retired_at_of(record.properties),
+    )
