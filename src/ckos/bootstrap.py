@@ -5,7 +5,11 @@ from __future__ import annotations
 from attrs import frozen
 
 from ckos.adapters.clock import SystemClock
+from ckos.adapters.glance.catalog import GlanceCatalog
+from ckos.adapters.glance.sessions import Credentials, ProjectClients
 from ckos.adapters.image_data.local import LocalImageFiles
+from ckos.adapters.image_data.remote import RemoteImageDownloads
+from ckos.adapters.image_data.sources import ImageSources
 from ckos.adapters.mapping_json import JsonVODirectory
 from ckos.adapters.memory_catalog import MemoryCatalog
 from ckos.config import ConfigError, Settings
@@ -34,7 +38,7 @@ def build(
     clock = clock or SystemClock()
     directory = directory or JsonVODirectory(settings.mapping.file)
     catalog = catalog or _catalog(settings, clock)
-    image_data = image_data or LocalImageFiles(settings.images.local_directories)
+    image_data = image_data or _image_data(settings)
     policy = LifecyclePolicy(
         retire_grace=settings.lifecycle.retire_grace,
         stale_upload_after=settings.lifecycle.stale_upload_after,
@@ -44,6 +48,36 @@ def build(
 
 
 def _catalog(settings: Settings, clock: Clock) -> ImageCatalog:
+    """The configured catalog. Nothing connects here: sessions open on first use."""
     if settings.catalog.type == "memory":
         return MemoryCatalog(tag=settings.glance.tag, visibility=settings.glance.visibility, clock=clock.now)
-    raise ConfigError("catalog.type = 'glance' needs the Glance adapter, which this build lacks")
+    openstack = settings.openstack
+    if not openstack.auth_url:
+        raise ConfigError("openstack.auth_url is required when catalog.type is 'glance'")
+    credentials = Credentials(
+        auth_url=openstack.auth_url,
+        username=openstack.username,
+        password=openstack.password,
+        user_domain_name=openstack.user_domain_name,
+        application_credential_id=openstack.application_credential_id,
+        application_credential_secret=openstack.application_credential_secret,
+        region_name=openstack.region_name,
+        interface=openstack.interface,
+        verify=str(openstack.ca_bundle) if openstack.verify and openstack.ca_bundle else openstack.verify,
+        timeout=openstack.timeout,
+    )
+    return GlanceCatalog(
+        ProjectClients(credentials), tag=settings.glance.tag, visibility=settings.glance.visibility
+    )
+
+
+def _image_data(settings: Settings) -> ImageData:
+    images = settings.images
+    remote = RemoteImageDownloads(
+        allowed_hosts=images.remote_allowed_hosts,
+        connect_timeout=images.remote_connect_timeout,
+        read_timeout=images.remote_read_timeout,
+        max_redirects=images.remote_max_redirects,
+        ca_bundle=images.remote_ca_bundle,
+    )
+    return ImageSources(local=LocalImageFiles(images.local_directories), remote=remote)

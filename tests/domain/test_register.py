@@ -17,7 +17,7 @@ from ckos.domain.errors import (
     UnsupportedFormat,
 )
 from ckos.domain.model import ApplianceStatus, ImageFormat
-from support.world import LIST, PROJECT, World
+from support.world import LIST, PROJECT, World, make_world
 
 UBUNTU = "1f6d8c2a-0b7e-5f3c-8a9d-4e2b1c7f6a05"
 
@@ -145,9 +145,9 @@ def test_unmapped_vo_is_refused_before_anything_happens(world: World) -> None:
     assert world.files.opened == []
 
 
-def test_unsupported_format_creates_nothing(world: World) -> None:
+def test_unsupported_format_creates_nothing() -> None:
+    world = make_world(disk_formats={"raw"})  # a Glance that offers only raw
     appliance, source = world.offer(UBUNTU, b"bytes")
-    world.catalog._disk_formats = frozenset({"raw"})  # a Glance that offers only raw
     assert appliance.image is not None
 
     with pytest.raises(UnsupportedFormat):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 
 from attrs import define
 
+from ckos.adapters.glance.formats import GLANCE_DISK_FORMATS
 from ckos.adapters.memory_catalog import MemoryCatalog
 from ckos.domain.backend import Backend
 from ckos.domain.context import Context, LifecyclePolicy
@@ -73,9 +75,9 @@ class World:
         ]
 
 
-def make_world() -> World:
+def make_world(*, disk_formats: Collection[str] = GLANCE_DISK_FORMATS) -> World:
     clock = ManualClock()
-    catalog = MemoryCatalog(clock=clock.now)
+    catalog = MemoryCatalog(clock=clock.now, disk_formats=disk_formats)
     files = MemoryImageData()
     directory = StaticDirectory.of(vo_example_eu="example", fedcloud_egi_eu="fedcloud")
     context = Context(

@@ -1,0 +1,189 @@
+"""The image catalog on a real Glance (image API v2), one Keystone session per project."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from ckos.adapters.glance.errors import translated
+from ckos.adapters.glance.limits import check_fields
+from ckos.adapters.glance.properties import (
+    RETIRED_AT,
+    STATUS,
+    ImageFields,
+    RamUnit,
+    encode,
+    stale_properties,
+)
+from ckos.adapters.glance.record import ImageRecord, to_managed
+from ckos.adapters.glance.sessions import ProjectClients
+from ckos.domain.errors import CatalogNotFound, CatalogRejected, ImageInUse, UnsupportedFormat
+from ckos.domain.model import Appliance, ManagedImage, ProjectRef
+from ckos.domain.ports import ImageCatalog, Readable
+
+PAGE_SIZE = 200
+# Attributes of a Glance image that are not free-form properties.
+_CORE = frozenset(
+    [
+        "id",
+        "name",
+        "owner",
+        "status",
+        "visibility",
+        "os_hidden",
+        "protected",
+        "tags",
+        "disk_format",
+        "container_format",
+        "min_ram",
+        "min_disk",
+        "size",
+        "virtual_size",
+        "checksum",
+        "os_hash_algo",
+        "os_hash_value",
+        "created_at",
+        "updated_at",
+        "file",
+        "schema",
+        "direct_url",
+        "locations",
+        "stores",
+        "self",
+    ]
+)
+
+
+class GlanceCatalog(ImageCatalog):
+    def __init__(
+        self,
+        clients: ProjectClients,
+        *,
+        tag: str = "cloudkeeper-os",
+        visibility: str = "private",
+        ram_unit: RamUnit = RamUnit.AUTO,
+    ) -> None:
+        self._clients = clients
+        self._tag = tag
+        self._visibility = visibility
+        self._ram_unit = ram_unit
+
+    def list_images(self, project: ProjectRef, *, appliance_id: str | None = None) -> Sequence[ManagedImage]:
+        client = self._clients.client(project)
+        found: list[ManagedImage] = []
+        # Glance leaves hidden images out of a listing unless asked for them alone.
+        for hidden in (False, True):
+            filters: dict[str, Any] = {"owner": client.project_id, "tag": [self._tag], "os_hidden": hidden}
+            if appliance_id is not None:
+                filters["APPLIANCE_ID"] = appliance_id
+            with translated(f"listing the images of project {project}"):
+                for image in client.glance.images.list(filters=filters, page_size=PAGE_SIZE):
+                    managed = to_managed(_record(image), project, self._tag)
+                    if managed is not None:
+                        found.append(managed)
+        return found
+
+    def create_image(self, project: ProjectRef, appliance: Appliance) -> str:
+        fields = self._fields(appliance)
+        client = self._clients.client(project)
+        if fields.disk_format is None or fields.container_format is None:
+            raise CatalogRejected(f"appliance {appliance.identifier}: no image format to create with")
+        self._check_formats(client.glance, fields)
+        with translated(f"creating an image for appliance {appliance.identifier} in project {project}"):
+            image = client.glance.images.create(
+                name=fields.name,
+                disk_format=fields.disk_format,
+                container_format=fields.container_format,
+                min_ram=fields.min_ram,
+                visibility=self._visibility,
+                tags=[self._tag],
+                **fields.properties,
+            )
+        return str(image["id"])
+
+    def upload(self, project: ProjectRef, image_id: str, data: Readable) -> None:
+        client = self._clients.client(project)
+        with translated(f"uploading the data of image {image_id}"):
+            client.glance.images.upload(image_id, data)
+
+    def get_image(self, project: ProjectRef, image_id: str) -> ManagedImage:
+        managed = to_managed(_record(self._ours(project, image_id)), project, self._tag)
+        if managed is None:
+            raise CatalogNotFound(f"image {image_id} in project {project} is not one of ours")
+        return managed
+
+    def mark_active(self, project: ProjectRef, image_id: str) -> None:
+        image = self._ours(project, image_id)
+        remove = [RETIRED_AT] if RETIRED_AT in image else []
+        self._update(project, image_id, remove, os_hidden=False, **{STATUS: "ACTIVE"})
+
+    def update_metadata(self, project: ProjectRef, image_id: str, appliance: Appliance) -> None:
+        fields = self._fields(appliance)
+        image = self._ours(project, image_id)
+        stale = stale_properties(_properties(image), fields)
+        self._update(project, image_id, stale, name=fields.name, min_ram=fields.min_ram, **fields.properties)
+
+    def retire(self, project: ProjectRef, image_id: str, at: int) -> None:
+        self._update(project, image_id, [], os_hidden=True, **{STATUS: "EOL", RETIRED_AT: str(at)})
+
+    def delete_image(self, project: ProjectRef, image_id: str) -> None:
+        self._ours(project, image_id)
+        client = self._clients.client(project)
+        with translated(f"deleting image {image_id}", conflict=ImageInUse):
+            client.glance.images.delete(image_id)
+
+    def _ours(self, project: ProjectRef, image_id: str) -> Mapping[str, Any]:
+        client = self._clients.client(project)
+        with translated(f"reading image {image_id}"):
+            image: Mapping[str, Any] = client.glance.images.get(image_id)
+        # Never touch another project's image, or one without our tag (a user's snapshot).
+        if image.get("owner") != client.project_id or self._tag not in (image.get("tags") or []):
+            raise CatalogNotFound(f"no image {image_id} of ours in project {project}")
+        return image
+
+    def _update(self, project: ProjectRef, image_id: str, remove: list[str], **changes: Any) -> None:
+        client = self._clients.client(project)
+        with translated(f"updating image {image_id}"):
+            client.glance.images.update(image_id, remove_props=remove or None, **changes)
+
+    def _fields(self, appliance: Appliance) -> ImageFields:
+        fields = encode(appliance, ram_unit=self._ram_unit)
+        check_fields(fields)
+        return fields
+
+    def _check_formats(self, glance: Any, fields: ImageFields) -> None:
+        with translated("reading Glance's image schema"):
+            schema = glance.schemas.get("image").raw()
+        offered = schema["properties"]
+        disks = offered.get("disk_format", {}).get("enum") or []
+        containers = offered.get("container_format", {}).get("enum") or []
+        if fields.disk_format not in disks or fields.container_format not in containers:
+            raise UnsupportedFormat(
+                f"Glance offers no disk format {fields.disk_format} in container {fields.container_format}"
+            )
+
+
+def _properties(image: Mapping[str, Any]) -> dict[str, str]:
+    return {key: value for key, value in image.items() if key not in _CORE and isinstance(value, str)}
+
+
+def _record(image: Mapping[str, Any]) -> ImageRecord:
+    return ImageRecord(
+        id=str(image["id"]),
+        owner=str(image.get("owner") or ""),
+        name=str(image.get("name") or ""),
+        disk_format=image.get("disk_format"),
+        container_format=image.get("container_format"),
+        min_ram=int(image.get("min_ram") or 0),
+        visibility=str(image.get("visibility") or ""),
+        os_hidden=bool(image.get("os_hidden")),
+        status=str(image.get("status") or "queued"),
+        created_at=int(datetime.fromisoformat(str(image["created_at"])).timestamp()),
+        tags=frozenset(image.get("tags") or ()),
+        properties=_properties(image),
+        size=image.get("size"),
+        checksum=image.get("checksum"),
+        os_hash_algo=image.get("os_hash_algo"),
+        os_hash_value=image.get("os_hash_value"),
+    )

@@ -1,0 +1,102 @@
+"""One Keystone session and Glance client per mapped project, created once and reused."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from attrs import field, frozen
+from glanceclient import Client as GlanceClient
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3
+
+from ckos.adapters.glance.errors import translated
+from ckos.domain.errors import CatalogPermissionDenied
+from ckos.domain.model import ProjectRef
+
+_KEYSTONE_DEFAULT_DOMAIN_ID = "default"
+
+
+@frozen
+class Credentials:
+    """How the service user authenticates to Keystone (password or application credential)."""
+
+    auth_url: str
+    username: str = ""
+    password: str = field(default="", repr=False)
+    user_domain_name: str = "Default"
+    application_credential_id: str = ""
+    application_credential_secret: str = field(default="", repr=False)
+    region_name: str = ""
+    interface: str = "public"
+    verify: bool | str = True  # False, True, or the path of a CA bundle
+    timeout: float = 60.0
+
+
+@frozen
+class ProjectClient:
+    """A Glance client scoped to one project, and that project's Keystone id."""
+
+    glance: Any  # glanceclient ships no type information
+    project_id: str
+
+
+class ProjectClients:
+    """Lazily authenticates once per project; keystoneauth1 renews the tokens."""
+
+    def __init__(self, credentials: Credentials) -> None:
+        self._credentials = credentials
+        self._lock = threading.Lock()
+        self._clients: dict[ProjectRef, ProjectClient] = {}
+
+    def client(self, project: ProjectRef) -> ProjectClient:
+        with self._lock:
+            found = self._clients.get(project)
+        if found is not None:
+            return found
+        created = self._connect(project)
+        with self._lock:
+            return self._clients.setdefault(project, created)
+
+    def _connect(self, project: ProjectRef) -> ProjectClient:
+        credentials = self._credentials
+        session = ks_session.Session(
+            auth=self._auth(project), verify=credentials.verify, timeout=credentials.timeout
+        )
+        with translated(f"authenticating to project {project}"):
+            project_id = session.get_project_id()
+        if not project_id or (project.id and project_id != project.id):
+            raise CatalogPermissionDenied(f"the credentials are not scoped to project {project}")
+        glance = GlanceClient(
+            "2",
+            session=session,
+            interface=credentials.interface,
+            region_name=credentials.region_name or None,
+        )
+        return ProjectClient(glance=glance, project_id=project_id)
+
+    def _auth(self, project: ProjectRef) -> v3.Auth:
+        credentials = self._credentials
+        if credentials.application_credential_id:
+            # An application credential is bound to the project it was made in.
+            return v3.ApplicationCredential(
+                auth_url=credentials.auth_url,
+                application_credential_id=credentials.application_credential_id,
+                application_credential_secret=credentials.application_credential_secret,
+            )
+        scope: dict[str, Any] = {}
+        if project.id:
+            scope["project_id"] = project.id
+        else:
+            scope["project_name"] = project.name or ""
+            domain = project.domain or _KEYSTONE_DEFAULT_DOMAIN_ID
+            # "default" is the id of Keystone's default domain; other values are domain names.
+            by_id = domain == _KEYSTONE_DEFAULT_DOMAIN_ID
+            scope["project_domain_id" if by_id else "project_domain_name"] = domain
+        return v3.Password(
+            auth_url=credentials.auth_url,
+            username=credentials.username,
+            password=credentials.password,
+            user_domain_name=credentials.user_domain_name,
+            **scope,
+        )
