@@ -14,7 +14,7 @@ from ckos import __version__
 from ckos.bootstrap import build
 from ckos.config import ConfigError, Settings, load
 from ckos.entrypoints import logs
-from ckos.entrypoints.grpc import server
+from ckos.entrypoints.grpc.server import serve
 
 DEFAULT_CONFIG = Path("/etc/cloudkeeper-os/cloudkeeper-os.toml")
 
@@ -59,7 +59,7 @@ def _serve(settings: Settings) -> int:
     logs.configure(settings.logging)
     app = build(settings)
     logger.info("cloudkeeper-os {} starting on {}", __version__, settings.server.listen)
-    asyncio.run(server.serve(app.backend, settings.server))
+    asyncio.run(serve(app.backend, settings.server))
     logger.info("cloudkeeper-os stopped")
     return 0
 

@@ -23,6 +23,7 @@ class _ToLoguru(logging.Handler):
             level: str | int = logger.level(record.levelname).name
         except ValueError:
             level = record.levelno
+
         def named(entry: Record) -> None:
             entry["name"] = record.name
 
