@@ -6,6 +6,7 @@ from attrs import frozen
 
 from ckos.adapters.clock import SystemClock
 from ckos.adapters.glance.catalog import GlanceCatalog
+from ckos.adapters.glance.migration import GlanceMigration
 from ckos.adapters.glance.sessions import Credentials, ProjectClients
 from ckos.adapters.image_data.local import LocalImageFiles
 from ckos.adapters.image_data.remote import RemoteImageDownloads
@@ -51,6 +52,19 @@ def _catalog(settings: Settings, clock: Clock) -> ImageCatalog:
     """The configured catalog. Nothing connects here: sessions open on first use."""
     if settings.catalog.type == "memory":
         return MemoryCatalog(tag=settings.glance.tag, visibility=settings.glance.visibility, clock=clock.now)
+    return GlanceCatalog(
+        _project_clients(settings), tag=settings.glance.tag, visibility=settings.glance.visibility
+    )
+
+
+def build_migration(settings: Settings) -> GlanceMigration:
+    """The adoption of the earlier cloudkeeper-os's images (Glance only)."""
+    if settings.catalog.type != "glance":
+        raise ConfigError("migration works on Glance only: catalog.type must be 'glance'")
+    return GlanceMigration(_project_clients(settings), tag=settings.glance.tag)
+
+
+def _project_clients(settings: Settings) -> ProjectClients:
     openstack = settings.openstack
     if not openstack.auth_url:
         raise ConfigError("openstack.auth_url is required when catalog.type is 'glance'")
@@ -66,9 +80,7 @@ def _catalog(settings: Settings, clock: Clock) -> ImageCatalog:
         verify=str(openstack.ca_bundle) if openstack.verify and openstack.ca_bundle else openstack.verify,
         timeout=openstack.timeout,
     )
-    return GlanceCatalog(
-        ProjectClients(credentials), tag=settings.glance.tag, visibility=settings.glance.visibility
-    )
+    return ProjectClients(credentials)
 
 
 def _image_data(settings: Settings) -> ImageData:

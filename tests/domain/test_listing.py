@@ -64,3 +64,16 @@ def test_retired_appliances_are_not_reported(world: World) -> None:
     world.backend.remove_appliance(evolve(appliance, image=None))
 
     assert world.backend.appliances(LIST) == []
+
+
+def test_check_projects_reports_each_project_and_its_failure(world: World) -> None:
+    world.backend.add_appliance(*world.offer(A, b"a"))
+    world.catalog.faults.fail_project(OTHER_PROJECT, CatalogUnavailable("glance is down"))
+
+    checks = {str(check.project): check for check in world.backend.check_projects()}
+
+    assert checks["default/example"].ok
+    assert checks["default/example"].images == 1
+    assert checks["default/example"].vos == ("vo.example.eu",)
+    assert not checks["default/fedcloud"].ok
+    assert "glance is down" in checks["default/fedcloud"].error

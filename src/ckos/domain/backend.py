@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from attrs import frozen
 
-from ckos.domain import collect, listing, metadata, register, retire
+from ckos.domain import collect, health, listing, metadata, register, retire
 from ckos.domain.context import Context
 from ckos.domain.model import Appliance, ImageSource
 
@@ -44,3 +44,7 @@ class Backend:
         """Retire the expired appliances, then collect what earlier runs retired."""
         retire.remove_expired(self.ctx)
         return collect.collect(self.ctx)
+
+    def check_projects(self) -> list[health.ProjectCheck]:
+        """Whether each mapped project can be listed (not an RPC: for operators and health)."""
+        return health.check_projects(self.ctx)

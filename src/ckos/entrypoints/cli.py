@@ -1,4 +1,4 @@
-"""The `cloudkeeper-os` command: serve, check-config, --version."""
+"""The `cloudkeeper-os` command: serve, check-config, check, migrate, --version."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from pathlib import Path
 from loguru import logger
 
 from ckos import __version__
-from ckos.bootstrap import build
-from ckos.config import ConfigError, Settings, load
+from ckos.bootstrap import build, build_migration
+from ckos.config import ConfigError, LoggingSettings, Settings, load
+from ckos.domain.errors import CkosError
 from ckos.entrypoints import logs
 from ckos.entrypoints.grpc.server import serve
+from ckos.entrypoints.migrate import migrate
 
 DEFAULT_CONFIG = Path("/etc/cloudkeeper-os/cloudkeeper-os.toml")
 
@@ -28,9 +30,13 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (
         ("serve", "run the gRPC daemon"),
         ("check-config", "validate the configuration and the VO mapping, then exit"),
+        ("check", "authenticate to every mapped project and list its images; report per project"),
+        ("migrate", "adopt the images of the earlier cloudkeeper-os (dry run unless --apply)"),
     ):
         command = commands.add_parser(name, help=text, description=text)
         command.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="TOML configuration file")
+        if name == "migrate":
+            command.add_argument("--apply", action="store_true", help="change Glance (default: only show)")
     return parser
 
 
@@ -40,10 +46,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load(arguments.config)
         if arguments.command == "check-config":
             return _check_config(settings, arguments.config)
+        if arguments.command == "check":
+            return _check(settings)
+        if arguments.command == "migrate":
+            return migrate(
+                build_migration(settings), build(settings).directory.mapping(), apply=arguments.apply
+            )
         return _serve(settings)
     except ConfigError as error:
         print(f"cloudkeeper-os: {error}", file=sys.stderr)
         return 2
+    except CkosError as error:
+        print(f"cloudkeeper-os: {error}", file=sys.stderr)
+        return 1
 
 
 def _check_config(settings: Settings, path: Path) -> int:
@@ -53,6 +68,18 @@ def _check_config(settings: Settings, path: Path) -> int:
     for vo, project in sorted(mapping.projects_by_vo.items()):
         print(f"  VO {vo} -> project {project}")
     return 0
+
+
+def _check(settings: Settings) -> int:
+    logs.configure(LoggingSettings(level="WARNING"))
+    checks = build(settings).backend.check_projects()
+    for check in checks:
+        vos = ", ".join(check.vos)
+        if check.ok:
+            print(f"ok      project {check.project} (VO {vos}): {check.images} managed images")
+        else:
+            print(f"FAILED  project {check.project} (VO {vos}): {check.error}")
+    return 0 if all(check.ok for check in checks) else 1
 
 
 def _serve(settings: Settings) -> int:

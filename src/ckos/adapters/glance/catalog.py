@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from ckos.adapters.glance.errors import translated
@@ -16,43 +15,13 @@ from ckos.adapters.glance.properties import (
     encode,
     stale_properties,
 )
-from ckos.adapters.glance.record import ImageRecord, to_managed
+from ckos.adapters.glance.record import from_glance, glance_properties, to_managed
 from ckos.adapters.glance.sessions import ProjectClients
 from ckos.domain.errors import CatalogNotFound, CatalogRejected, ImageInUse, UnsupportedFormat
 from ckos.domain.model import Appliance, ManagedImage, ProjectRef
 from ckos.domain.ports import ImageCatalog, Readable
 
 PAGE_SIZE = 200
-# Attributes of a Glance image that are not free-form properties.
-_CORE = frozenset(
-    [
-        "id",
-        "name",
-        "owner",
-        "status",
-        "visibility",
-        "os_hidden",
-        "protected",
-        "tags",
-        "disk_format",
-        "container_format",
-        "min_ram",
-        "min_disk",
-        "size",
-        "virtual_size",
-        "checksum",
-        "os_hash_algo",
-        "os_hash_value",
-        "created_at",
-        "updated_at",
-        "file",
-        "schema",
-        "direct_url",
-        "locations",
-        "stores",
-        "self",
-    ]
-)
 
 
 class GlanceCatalog(ImageCatalog):
@@ -79,7 +48,7 @@ class GlanceCatalog(ImageCatalog):
                 filters["APPLIANCE_ID"] = appliance_id
             with translated(f"listing the images of project {project}"):
                 for image in client.glance.images.list(filters=filters, page_size=PAGE_SIZE):
-                    managed = to_managed(_record(image), project, self._tag)
+                    managed = to_managed(from_glance(image), project, self._tag)
                     if managed is not None:
                         found.append(managed)
         return found
@@ -108,7 +77,7 @@ class GlanceCatalog(ImageCatalog):
             client.glance.images.upload(image_id, data)
 
     def get_image(self, project: ProjectRef, image_id: str) -> ManagedImage:
-        managed = to_managed(_record(self._ours(project, image_id)), project, self._tag)
+        managed = to_managed(from_glance(self._ours(project, image_id)), project, self._tag)
         if managed is None:
             raise CatalogNotFound(f"image {image_id} in project {project} is not one of ours")
         return managed
@@ -121,7 +90,7 @@ class GlanceCatalog(ImageCatalog):
     def update_metadata(self, project: ProjectRef, image_id: str, appliance: Appliance) -> None:
         fields = self._fields(appliance)
         image = self._ours(project, image_id)
-        stale = stale_properties(_properties(image), fields)
+        stale = stale_properties(glance_properties(image), fields)
         self._update(project, image_id, stale, name=fields.name, min_ram=fields.min_ram, **fields.properties)
 
     def retire(self, project: ProjectRef, image_id: str, at: int) -> None:
@@ -162,28 +131,3 @@ class GlanceCatalog(ImageCatalog):
             raise UnsupportedFormat(
                 f"Glance offers no disk format {fields.disk_format} in container {fields.container_format}"
             )
-
-
-def _properties(image: Mapping[str, Any]) -> dict[str, str]:
-    return {key: value for key, value in image.items() if key not in _CORE and isinstance(value, str)}
-
-
-def _record(image: Mapping[str, Any]) -> ImageRecord:
-    return ImageRecord(
-        id=str(image["id"]),
-        owner=str(image.get("owner") or ""),
-        name=str(image.get("name") or ""),
-        disk_format=image.get("disk_format"),
-        container_format=image.get("container_format"),
-        min_ram=int(image.get("min_ram") or 0),
-        visibility=str(image.get("visibility") or ""),
-        os_hidden=bool(image.get("os_hidden")),
-        status=str(image.get("status") or "queued"),
-        created_at=int(datetime.fromisoformat(str(image["created_at"])).timestamp()),
-        tags=frozenset(image.get("tags") or ()),
-        properties=_properties(image),
-        size=image.get("size"),
-        checksum=image.get("checksum"),
-        os_hash_algo=image.get("os_hash_algo"),
-        os_hash_value=image.get("os_hash_value"),
-    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
 from attrs import field, frozen
 
@@ -52,4 +54,63 @@ def to_managed(record: ImageRecord, project: ProjectRef, tag: str) -> ManagedIma
         size=record.size,
         sha512=record.os_hash_value if record.os_hash_algo == "sha512" else None,
         retired_at=retired_at_of(record.properties),
+    )
+
+
+# Attributes of a Glance image that are not free-form properties.
+_CORE = frozenset(
+    [
+        "id",
+        "name",
+        "owner",
+        "status",
+        "visibility",
+        "os_hidden",
+        "protected",
+        "tags",
+        "disk_format",
+        "container_format",
+        "min_ram",
+        "min_disk",
+        "size",
+        "virtual_size",
+        "checksum",
+        "os_hash_algo",
+        "os_hash_value",
+        "created_at",
+        "updated_at",
+        "file",
+        "schema",
+        "direct_url",
+        "locations",
+        "stores",
+        "self",
+    ]
+)
+
+
+def glance_properties(image: Mapping[str, Any]) -> dict[str, str]:
+    """The free-form string properties of an image as the Glance API returns it."""
+    return {key: value for key, value in image.items() if key not in _CORE and isinstance(value, str)}
+
+
+def from_glance(image: Mapping[str, Any]) -> ImageRecord:
+    """The record of an image as the Glance API returns it."""
+    return ImageRecord(
+        id=str(image["id"]),
+        owner=str(image.get("owner") or ""),
+        name=str(image.get("name") or ""),
+        disk_format=image.get("disk_format"),
+        container_format=image.get("container_format"),
+        min_ram=int(image.get("min_ram") or 0),
+        visibility=str(image.get("visibility") or ""),
+        os_hidden=bool(image.get("os_hidden")),
+        status=str(image.get("status") or "queued"),
+        created_at=int(datetime.fromisoformat(str(image["created_at"])).timestamp()),
+        tags=frozenset(image.get("tags") or ()),
+        properties=glance_properties(image),
+        size=image.get("size"),
+        checksum=image.get("checksum"),
+        os_hash_algo=image.get("os_hash_algo"),
+        os_hash_value=image.get("os_hash_value"),
     )
