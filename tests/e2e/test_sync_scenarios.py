@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -408,3 +409,50 @@ def test_an_unavailable_catalog_crashes_the_core_before_it_changes_anything(two_
     site.catalog.faults.fail_project(OTHER, None)
     assert site.sync("v2").sequence() == RECORDED["v2"]
     assert set(site.live()) == LIVE_AFTER["v2"]
+
+
+OTHER_VO = "other.example.org"
+OTHER_LIST = "0b9e6f3a-2c1d-5e7f-8a9b-1c2d3e4f5a6b"
+
+
+def other_vo_list(name: str, folder: Path) -> Path:
+    """The fixture list as another VO publishes it: its own list id and appliance ids."""
+    text = LISTS[name].read_text().replace(LIST_ID, OTHER_LIST)
+    text = text.replace(f'"ad:vo": "{VO}"', f'"ad:vo": "{OTHER_VO}"')
+    for identifier in (UBUNTU, CENTOS, OVA, DEBIAN):
+        text = text.replace(identifier, renamed(identifier))
+    path = folder / f"other_{name}.json"
+    path.write_text(text)
+    return path
+
+
+def renamed(subject: str) -> str:
+    if subject == LIST_ID:
+        return OTHER_LIST
+    return subject[:-4] + "beef" if subject else ""
+
+
+def sync_all(site: Site, paths: list[Path], spool: Path) -> list[core.Run]:
+    return [core.run(site.target, path, spool, now=site.clock.value) for path in paths]
+
+
+def test_two_vos_sharing_one_backend_concurrently_stay_apart(tmp_path: Path) -> None:
+    for site in make_site(tmp_path, {VO: PROJECT, OTHER_VO: OTHER}):
+        other = [other_vo_list(name, tmp_path) for name in STEPS]
+        other_spool = site.spool / "other"  # each core has its own image directory
+        other_spool.mkdir()
+        site.sync("v1")
+        core.run(site.target, other[0], other_spool, now=site.clock.value)
+        assert sorted(site.image_lists()) == sorted([LIST_ID, OTHER_LIST])
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            mine = pool.submit(sync_all, site, [LISTS[name] for name in STEPS[1:]], site.spool)
+            theirs = pool.submit(sync_all, site, other[1:3], other_spool)
+            runs, other_runs = mine.result(), theirs.result()
+        assert [run.sequence() for run in runs] == [RECORDED[name] for name in STEPS[1:]]
+        assert [run.sequence() for run in other_runs] == [
+            [(rpc, renamed(subject)) for rpc, subject in RECORDED[name]] for name in STEPS[1:3]
+        ]
+        assert site.image_lists() == [OTHER_LIST]
+        live = site.live()
+        assert set(live) == {renamed(UBUNTU), renamed(DEBIAN)}
+        assert {record.owner for record in live.values()} == {str(OTHER)}
