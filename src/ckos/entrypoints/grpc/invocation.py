@@ -20,12 +20,22 @@ from ckos.entrypoints.grpc.status import status_of
 T = TypeVar("T")
 Context = grpc.aio.ServicerContext[Any, Any]
 
+# Request fields are echoed into logs and status details: a huge one must not make the reply
+# itself too large (grpcio would answer RESOURCE_EXHAUSTED) nor flood the log.
+FIELD_LIMIT = 200
+DETAILS_LIMIT = 2000
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
 
 async def run(
     context: Context, rpc: str, about: dict[str, str], call: Callable[[], T], subjects: ClientSubjects
 ) -> T:
     """Run the blocking call in a thread, log it once, and turn any failure into a status code."""
     started = time.monotonic()
+    about = {key: clip(value, FIELD_LIMIT) for key, value in about.items()}
     subject = ", ".join(f"{key} {value!r}" for key, value in about.items() if value)
     where = f"{rpc} ({subject})" if subject else rpc
     log = logger.bind(rpc=rpc, **about)
@@ -47,8 +57,8 @@ async def run(
             details = f"{where}: internal error ({type(error).__name__}); see the backend log"
         else:
             # loguru formats with {}, which ruff's logging check does not know.
-            log.warning("{} -> {} in {:.3f}s: {}", where, code.name, duration, error)  # noqa: PLE1205
-            details = f"{where}: {error}"
+            details = clip(f"{where}: {error}", DETAILS_LIMIT)
+            log.warning("{} -> {} in {:.3f}s: {}", where, code.name, duration, details)  # noqa: PLE1205
         await context.abort(code, details)
     duration = time.monotonic() - started
     log.bind(outcome="OK", duration=round(duration, 3)).info("{} -> OK in {:.3f}s", where, duration)

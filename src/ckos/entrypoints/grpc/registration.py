@@ -18,6 +18,8 @@ import grpc
 from attrs import frozen
 from loguru import logger
 
+from ckos.entrypoints.grpc.strict import parse_strictly
+
 Req = TypeVar("Req", bound=betterproto2.Message)
 Resp = TypeVar("Resp", bound=betterproto2.Message)
 
@@ -69,7 +71,7 @@ async def parse(
 ) -> Req:
     """The request message; a malformed one fails the call with INVALID_ARGUMENT."""
     try:
-        return rpc.request.parse(data)
+        return parse_strictly(rpc.request, data)
     except Exception as error:  # betterproto2 raises several kinds on bad bytes
         logger.bind(rpc=rpc.name, outcome="INVALID_ARGUMENT").warning(
             "{}: malformed request: {!r}", rpc.name, error

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Callable
-from importlib import resources
 
 import grpc
 from attrs import frozen
@@ -15,10 +14,11 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 from loguru import logger
 
 from ckos.config import ConfigError, ServerSettings
-from ckos.entrypoints.grpc import _generated, listen
+from ckos.entrypoints.grpc import listen
 from ckos.entrypoints.grpc.contract import COMMUNICATOR
 from ckos.entrypoints.grpc.peers import ClientSubjects
 from ckos.entrypoints.grpc.servicer import Communicator, CommunicatorBackend
+from ckos.entrypoints.grpc.strict import descriptor_set
 
 # Appliance messages are a few kilobytes; image data never travels over gRPC.
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
@@ -46,8 +46,7 @@ class RunningServer:
 def reflection_pool() -> descriptor_pool.DescriptorPool:
     """Descriptors for reflection: betterproto2 registers nothing in protobuf's default pool."""
     pool = descriptor_pool.DescriptorPool()
-    data = resources.files(_generated).joinpath("cloudkeeper.binpb").read_bytes()
-    for file in descriptor_pb2.FileDescriptorSet.FromString(data).file:  # dependencies come first
+    for file in descriptor_set().file:  # dependencies come first
         pool.Add(file)
     for module in (health_pb2, reflection_pb2):
         proto = descriptor_pb2.FileDescriptorProto()
