@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from devcloudlib.procs import SetupError, tail
+from devcloudlib.procs import SetupError, locked, tail
 
 # Holds the hash of the requirements file the venv was last installed from.
 MARKER = ".devcloud-requirements.sha256"
@@ -33,7 +30,7 @@ def ensure_venv(venv: Path, requirements: Path, log: Path) -> float:
     started = time.monotonic()
     venv.mkdir(parents=True, exist_ok=True)
     # Two devclouds starting at once (parallel test runs) must not install into one venv together.
-    with _locked(venv / ".devcloud.lock"):
+    with locked(venv / ".devcloud.lock"):
         if _installed(venv, digest):  # the other one finished while we waited
             return time.monotonic() - started
         print(f"devcloud: installing the OpenStack venv {venv} (first use, about a minute)", flush=True)
@@ -62,13 +59,3 @@ def _installed(venv: Path, digest: str) -> bool:
     except OSError:
         return False
     return marker == digest and all(os.access(venv / "bin" / tool, os.X_OK) for tool in TOOLS)
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -7,14 +7,16 @@ that a stale PID file never makes devcloud signal somebody else's process.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,17 @@ def tail(path: Path, lines: int = 25) -> str:
     except OSError:
         return f"    ({path} is missing)"
     return "\n".join(f"    {line}" for line in text[-lines:]) or f"    ({path} is empty)"
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (made if missing) while the block runs."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def child_env(**extra: str) -> dict[str, str]:
