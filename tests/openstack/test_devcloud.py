@@ -21,7 +21,7 @@ from glanceclient import exc
 
 from ckos.adapters.mapping_json import load_mapping
 from ckos.config import load
-from support.devcloud import DevCloud, down, is_running, up
+from support.devcloud import TEST_VOS, DevCloud, down, is_running, up
 from support.devcloud import load as load_devcloud
 
 MB = 1024 * 1024
@@ -67,7 +67,7 @@ def test_the_generated_ckos_configuration_and_mapping_are_valid(devcloud: DevClo
 
 
 def test_ckos_authenticates_to_every_vo_project(devcloud: DevCloud) -> None:
-    assert set(devcloud.vos) == {VO, OTHER_VO}
+    assert set(devcloud.vos) == set(TEST_VOS)
     for vo, project_id in devcloud.project_ids_by_vo.items():
         session = devcloud.session(vo)
         assert session.get_token()

@@ -28,6 +28,9 @@ SCRIPT = REPO / "scripts" / "devcloud"
 UP_TIMEOUT = 900.0
 DOWN_TIMEOUT = 60.0
 
+# The VOs (and their projects) of the devcloud the test session starts.
+TEST_VOS = {"fedcloud.egi.eu": "fedcloud", "vo.example.eu": "example", "other.example.eu": "other"}
+
 
 class DevCloudError(RuntimeError):
     """scripts/devcloud failed; the message holds its output (with the servers' log tails)."""
