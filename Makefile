@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
-.PHONY: setup run test check generate clean
+.PHONY: setup run run-memory test check generate clean
 
 setup: $(READY)
 
@@ -15,6 +15,9 @@ $(READY): pyproject.toml constraints.txt
 	touch $@
 
 run: $(READY)
+	scripts/run-dev
+
+run-memory: $(READY)
 	$(BIN)/cloudkeeper-os serve --config config/dev.toml
 
 check: $(READY)
@@ -31,4 +34,5 @@ generate: $(READY)
 	$(BIN)/python scripts/generate_proto.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	-test -d .devcloud && python3 scripts/devcloud down .devcloud
+	rm -rf $(VENV) .devcloud .mypy_cache .ruff_cache .pytest_cache .hypothesis
