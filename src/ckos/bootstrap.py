@@ -11,7 +11,7 @@ from ckos.adapters.glance.sessions import Credentials, ProjectClients
 from ckos.adapters.image_data.local import LocalImageFiles
 from ckos.adapters.image_data.remote import RemoteImageDownloads
 from ckos.adapters.image_data.sources import ImageSources
-from ckos.adapters.mapping_json import JsonVODirectory
+from ckos.adapters.mapping_json import JsonVODirectory, MappingError
 from ckos.adapters.memory_catalog import MemoryCatalog
 from ckos.config import ConfigError, Settings
 from ckos.domain.backend import Backend
@@ -37,7 +37,7 @@ def build(
 ) -> Application:
     """Wire the use cases to their adapters; anything given replaces the configured one."""
     clock = clock or SystemClock()
-    directory = directory or JsonVODirectory(settings.mapping.file)
+    directory = directory or _directory(settings)
     catalog = catalog or _catalog(settings, clock)
     image_data = image_data or _image_data(settings)
     policy = LifecyclePolicy(
@@ -46,6 +46,13 @@ def build(
     )
     context = Context(catalog=catalog, image_data=image_data, directory=directory, clock=clock, policy=policy)
     return Application(settings=settings, backend=Backend(context), directory=directory, catalog=catalog)
+
+
+def _directory(settings: Settings) -> JsonVODirectory:
+    try:
+        return JsonVODirectory(settings.mapping.file)
+    except MappingError as error:
+        raise ConfigError(str(error)) from None
 
 
 def _catalog(settings: Settings, clock: Clock) -> ImageCatalog:
