@@ -1,7 +1,10 @@
-"""Regenerate the betterproto2 messages and the reflection descriptor set from proto/.
+"""Regenerate the betterproto2 messages and the reflection descriptor sets from proto/.
 
-    python scripts/generate_proto.py           # rewrite src/ckos/entrypoints/grpc/_generated/
+    python scripts/generate_proto.py           # rewrite src/ckos/entrypoints/grpc/_generated*/
     python scripts/generate_proto.py --check   # exit 1 if the committed output is stale (CI)
+
+Each wire layout (core 2.0, core 1.x, the 2019 upstream file) is a package of its own: they
+share the proto package name `cloudkeeper_grpc` but not their field numbers.
 
 The output goes into a package of its own: betterproto2 emits a `google/protobuf` package and a
 `message_pool` module, imported relatively, which must never shadow the real google.protobuf.
@@ -21,15 +24,20 @@ from pathlib import Path
 from google.protobuf import descriptor_pb2
 
 ROOT = Path(__file__).resolve().parent.parent
-PROTO_DIR = ROOT / "proto"
 PROTO_FILE = "cloudkeeper.proto"
-TARGET = ROOT / "src" / "ckos" / "entrypoints" / "grpc" / "_generated"
+GRPC = ROOT / "src" / "ckos" / "entrypoints" / "grpc"
+# proto folder -> generated package
+LAYOUTS = {
+    ROOT / "proto": GRPC / "_generated",
+    ROOT / "proto" / "core-1": GRPC / "_generated_core1",
+    ROOT / "proto" / "proto-2019": GRPC / "_generated_proto2019",
+}
 DESCRIPTOR_SET = "cloudkeeper.binpb"
 # Python leaves these next to the sources; they are never part of the output.
 IGNORED = {"__pycache__"}
 
 
-def generate(into: Path) -> None:
+def generate(proto_dir: Path, into: Path) -> None:
     """Run grpcio-tools' bundled protoc with the pinned betterproto2 plugin into an empty folder."""
     env = dict(os.environ)
     # The plugin is found on PATH; the venv's bin dir is where pip installed it.
@@ -38,11 +46,11 @@ def generate(into: Path) -> None:
         sys.executable,
         "-m",
         "grpc_tools.protoc",
-        f"-I{PROTO_DIR}",
+        f"-I{proto_dir}",
         f"--python_betterproto2_out={into}",
         f"--descriptor_set_out={into / DESCRIPTOR_SET}",
         "--include_imports",
-        str(PROTO_DIR / PROTO_FILE),
+        str(proto_dir / PROTO_FILE),
     ]
     # The plugin chatters "Writing ..." on stdout: keep it only for a failure.
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
@@ -87,25 +95,34 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if the committed output is stale")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as scratch:
-        fresh = Path(scratch) / "_generated"
-        fresh.mkdir()
-        generate(fresh)
-        if args.check:
-            problems = differences(fresh, TARGET)
-            if problems:
-                print(f"{TARGET.relative_to(ROOT)} is stale against proto/{PROTO_FILE}:", file=sys.stderr)
-                for problem in problems:
-                    print(f"  {problem}", file=sys.stderr)
-                print("run: python scripts/generate_proto.py, then commit the result", file=sys.stderr)
-                return 1
-            print(f"{TARGET.relative_to(ROOT)} is up to date")
-            return 0
-        # Replace the whole folder so that files of removed protos do not linger.
-        shutil.rmtree(TARGET, ignore_errors=True)
-        shutil.copytree(fresh, TARGET)
-    print(f"regenerated {TARGET.relative_to(ROOT)}")
-    return 0
+    stale = 0
+    for proto_dir, target in LAYOUTS.items():
+        with tempfile.TemporaryDirectory() as scratch:
+            fresh = Path(scratch) / target.name
+            fresh.mkdir()
+            generate(proto_dir, fresh)
+            if args.check:
+                stale += report(fresh, target, proto_dir)
+                continue
+            # Replace the whole folder so that files of removed protos do not linger.
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(fresh, target)
+            print(f"regenerated {target.relative_to(ROOT)}")
+    return 1 if stale else 0
+
+
+def report(fresh: Path, target: Path, proto_dir: Path) -> int:
+    """Print whether the committed package matches a fresh generation; 1 when it is stale."""
+    problems = differences(fresh, target)
+    if not problems:
+        print(f"{target.relative_to(ROOT)} is up to date")
+        return 0
+    source = (proto_dir / PROTO_FILE).relative_to(ROOT)
+    print(f"{target.relative_to(ROOT)} is stale against {source}:", file=sys.stderr)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+    print("run: python scripts/generate_proto.py, then commit the result", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":
