@@ -1,4 +1,8 @@
-"""The recorded core session replayed through the wire against the real server and catalog."""
+"""The recorded core session replayed through the wire against the real server and catalog.
+
+Tests marked `both_sites` run over the in-memory catalog and over the devcloud's real Glance, whose
+state they read through an admin glanceclient, independently of ckos.
+"""
 
 from __future__ import annotations
 
@@ -25,10 +29,10 @@ from support.site import (
     OVA,
     PROJECT,
     RECORDED,
-    TAG,
     UBUNTU,
     VO,
     Site,
+    both_sites,
     make_site,
 )
 
@@ -38,6 +42,13 @@ LIVE_AFTER = {
     "v2": {UBUNTU, CENTOS, DEBIAN},
     "v3": {UBUNTU, DEBIAN},
     "expired": set(),
+}
+# How many retired images each appliance has after each step: none is collected within the grace.
+RETIRED_AFTER = {
+    "v1": {},
+    "v2": {UBUNTU: 1, OVA: 1},
+    "v3": {UBUNTU: 1, OVA: 1, CENTOS: 1},
+    "expired": {UBUNTU: 2, OVA: 1, CENTOS: 1, DEBIAN: 1},
 }
 LISTING = ["PreAction", "RemoveExpiredAppliances", "ImageLists", "Appliances", "PostAction"]
 
@@ -63,6 +74,7 @@ def assert_holds(site: Site, record: Any, name: str, identifier: str) -> None:
     item = entry(name, identifier)
     data = core.image_bytes(item)
     properties = record.properties
+    assert record.name == item["dc:title"]
     assert properties["APPLIANCE_ID"] == identifier
     assert properties["APPLIANCE_IMAGE_LIST_ID"] == LIST_ID
     assert properties["APPLIANCE_DIGEST"] == core.digest(item)
@@ -72,15 +84,55 @@ def assert_holds(site: Site, record: Any, name: str, identifier: str) -> None:
     assert properties["APPLIANCE_STATUS"] == "ACTIVE"
     assert record.os_hidden is False
     assert record.status == "active"
-    assert record.owner == str(PROJECT)
-    assert TAG in record.tags
-    assert site.catalog.data(record.id) == data
+    assert record.visibility == "private"
+    assert record.owner == site.owner
+    assert site.tag in record.tags
+    assert (record.size, record.os_hash_algo) == (len(data), "sha512")
+    assert record.os_hash_value == hashlib.sha512(data).hexdigest()
+    assert site.data(record.id) == data
     assert not any(str(site.spool) in value for value in properties.values())
 
 
 def assert_retired(record: Any) -> None:
     assert record.properties["APPLIANCE_STATUS"] == "EOL"
     assert record.os_hidden is True
+    assert record.status == "active"  # still bootable for rebuilds
+
+
+@both_sites
+def test_the_recorded_session_step_by_step(site: Site) -> None:
+    """After each run: the recorded calls, and the catalog holds exactly the list's images."""
+    ever_live: set[str] = set()
+    previous: dict[str, Any] = {}
+    for name in STEPS:
+        run = site.sync(name)
+        assert run.sequence() == RECORDED[name], name
+        assert {call.code for call in run.calls} == {grpc.StatusCode.OK}, name
+        assert run.exit_code == 0
+        assert list(site.spool.iterdir()) == []
+
+        live, retired = site.live(), site.ours("EOL")
+        assert set(live) == LIVE_AFTER[name], name
+        holder = "v1" if name == "v1" else "v2"  # v3 and the expired list change no live image
+        for identifier, record in live.items():
+            assert_holds(site, record, holder, identifier)
+        assert {identifier: len(images) for identifier, images in retired.items()} == RETIRED_AFTER[name]
+        for images in retired.values():
+            for record in images:
+                assert_retired(record)
+                assert site.data(record.id)  # the data stays with the retired image
+        # Every image that was live and is no more is retired, not deleted; there is nothing else.
+        live_ids = {record.id for record in live.values()}
+        assert {record.id for images in retired.values() for record in images} == ever_live - live_ids
+        assert {record.id for record in site.records()} == ever_live | live_ids
+        if name == "v2":
+            assert live[CENTOS].id == previous[CENTOS].id  # metadata only: updated in place
+            assert live[UBUNTU].id != previous[UBUNTU].id  # new data: a new image
+        ever_live |= live_ids
+        previous = live
+
+        expected = [expected_appliance(holder, identifier) for identifier in sorted(LIVE_AFTER[name])]
+        assert sorted(site.appliances(), key=lambda a: a.identifier) == expected
 
 
 @pytest.mark.parametrize("last", STEPS)
@@ -114,18 +166,17 @@ def test_appliances_returns_every_field_as_sent(site: Site, last: str) -> None:
     assert sorted(received, key=lambda a: a.identifier) == expected
 
 
+@both_sites
 @pytest.mark.parametrize("last", STEPS)
 def test_a_second_run_on_an_unchanged_list_changes_nothing(site: Site, last: str) -> None:
     synced_through(site, last)
-    before = copy.deepcopy(site.records())
-    data = {record.id: site.catalog.data(record.id) for record in before}
+    before = site.snapshot()  # over Glance: every attribute of every image, updated_at too
     again = site.sync(last)
     # An expired list that is no longer in the backend is simply not registered again.
     expected = [rpc for rpc in LISTING if rpc != "Appliances"] if last == "expired" else LISTING
     assert [rpc for rpc, _ in again.sequence()] == expected
     assert again.exit_code == 0
-    assert site.records() == before
-    assert {record.id: site.catalog.data(record.id) for record in site.records()} == data
+    assert site.snapshot() == before
 
 
 def test_v1_skips_the_expired_entry(site: Site) -> None:
@@ -142,7 +193,7 @@ def test_v2_replaces_updates_and_removes(site: Site) -> None:
     assert live[UBUNTU].id != first[UBUNTU].id
     assert [record.id for record in retired[UBUNTU]] == [first[UBUNTU].id]
     assert_retired(retired[UBUNTU][0])
-    assert site.catalog.data(first[UBUNTU].id) == core.image_bytes(entry("v1", UBUNTU))
+    assert site.data(first[UBUNTU].id) == core.image_bytes(entry("v1", UBUNTU))
     # CentOS: metadata only, in place: same image, same data and image digest, new digest.
     centos = live[CENTOS]
     assert centos.id == first[CENTOS].id
@@ -151,7 +202,7 @@ def test_v2_replaces_updates_and_removes(site: Site) -> None:
     assert centos.properties["APPLIANCE_DIGEST"] != first[CENTOS].properties["APPLIANCE_DIGEST"]
     assert centos.name == entry("v2", CENTOS)["dc:title"]
     assert centos.properties["APPLIANCE_EXPIRATION_DATE"] == str(core.unix_time("2099-12-31T00:00:00Z"))
-    assert site.catalog.data(centos.id) == site.catalog.data(first[CENTOS].id)
+    assert site.data(centos.id) == site.data(first[CENTOS].id)
     # The OVA appliance left the list: retired, not deleted.
     assert [record.id for record in retired[OVA]] == [first[OVA].id]
     assert_retired(retired[OVA][0])
@@ -331,6 +382,7 @@ def corrupt(how: str, target: str) -> core.Tamper:
     return tamper
 
 
+@both_sites
 @pytest.mark.parametrize("how", ["longer", "shorter", "altered"])
 def test_a_corrupted_update_keeps_the_old_image_live_and_the_next_run_converges(site: Site, how: str) -> None:
     site.sync("v1")
@@ -342,6 +394,7 @@ def test_a_corrupted_update_keeps_the_old_image_live_and_the_next_run_converges(
     assert run.exit_code == 12
     ubuntu = [r for r in site.records() if r.properties.get("APPLIANCE_ID") == UBUNTU]
     assert ubuntu == [first[UBUNTU]]  # no orphan, old image live, digests unchanged
+    assert {r.properties.get("APPLIANCE_ID") for r in site.records()} == LIVE_AFTER["v2"] | {OVA}
     assert_holds(site, first[UBUNTU], "v1", UBUNTU)
     assert list(site.spool.iterdir()) == []
 
@@ -352,6 +405,7 @@ def test_a_corrupted_update_keeps_the_old_image_live_and_the_next_run_converges(
     assert [rpc for rpc, _ in site.sync("v2").sequence()] == LISTING
 
 
+@both_sites
 @pytest.mark.parametrize("how", ["longer", "shorter", "altered"])
 def test_a_corrupted_add_leaves_nothing_and_the_next_run_adds(site: Site, how: str) -> None:
     run = site.sync("v1", tamper=corrupt(how, CENTOS))

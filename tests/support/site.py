@@ -1,14 +1,20 @@
-"""A ckos site for end-to-end tests: the real server over the in-memory catalog, and a core."""
+"""A ckos site for end-to-end tests: the real server over a catalog (the in-memory one, or the
+devcloud's real Glance), a core that syncs the fixture lists, and an independent view of the catalog."""
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import glanceclient
 import grpc
-from attrs import define
+import pytest
+from attrs import define, evolve
 
+from ckos import config
 from ckos.adapters.glance.record import ImageRecord
 from ckos.adapters.memory_catalog import MemoryCatalog
 from ckos.bootstrap import Application, build
@@ -16,6 +22,8 @@ from ckos.config import CatalogSettings, ImageSettings, LifecycleSettings, Setti
 from ckos.domain.mapping import VOMapping
 from ckos.domain.model import ProjectRef
 from support import core
+from support.catalog_state import CatalogState, GlanceState, MemoryState
+from support.devcloud import DevCloud
 from support.fakes import ManualClock, StaticDirectory
 from support.grpc_server import running_server
 from support.independent_client import client
@@ -37,16 +45,32 @@ OVA = "9a0b2c4d-6e8f-5a1b-8c3d-5e7f9a1b3c4d"
 DEBIAN = "3e5f7a9b-1c2d-5e3f-a4b5-6c7d8e9f0a1b"
 LIST_ID = "a3d1c9e2-5b7f-5e0a-9c4d-2f1e8b6a7d30"
 
+# A test marked so runs over the in-memory catalog and over the devcloud's real Glance (through
+# the `site` fixture of tests/e2e); the Glance run carries the openstack mark, as every user of
+# the devcloud does.
+both_sites = pytest.mark.parametrize(
+    "site", [pytest.param("memory"), pytest.param("glance", marks=pytest.mark.openstack)], indirect=True
+)
+
 
 @define
 class Site:
     """One ckos deployment under test, and a core that syncs the fixture lists against it."""
 
     app: Application
-    catalog: MemoryCatalog
+    state: CatalogState
     clock: ManualClock
     spool: Path
     target: str
+    tag: str = TAG
+    owner: str = str(PROJECT)  # the owner of VO's images, as the catalog shows it
+
+    @property
+    def catalog(self) -> MemoryCatalog:
+        """The in-memory catalog, for tests that rig it or look inside (sites over the fake only)."""
+        catalog = self.app.catalog
+        assert isinstance(catalog, MemoryCatalog), "this test needs the in-memory catalog"
+        return catalog
 
     def sync(self, name: str, *, tamper: core.Tamper | None = None) -> core.Run:
         return core.run(self.target, LISTS[name], self.spool, now=self.clock.value, tamper=tamper)
@@ -78,13 +102,19 @@ class Site:
         return [item.image_list_identifier for item in received]
 
     def records(self) -> list[ImageRecord]:
-        return self.catalog.records()
+        return self.state.records()
+
+    def data(self, image_id: str) -> bytes:
+        return self.state.data(image_id)
+
+    def snapshot(self) -> object:
+        return self.state.snapshot()
 
     def ours(self, status: str) -> dict[str, list[ImageRecord]]:
         """Our images with this APPLIANCE_STATUS, by appliance identifier."""
         found: dict[str, list[ImageRecord]] = {}
         for record in self.records():
-            if TAG in record.tags and record.properties.get("APPLIANCE_STATUS") == status:
+            if self.tag in record.tags and record.properties.get("APPLIANCE_STATUS") == status:
                 found.setdefault(record.properties["APPLIANCE_ID"], []).append(record)
         return found
 
@@ -108,4 +138,32 @@ def make_site(tmp_path: Path, mapping: dict[str, ProjectRef] | None = None) -> I
     directory = StaticDirectory(VOMapping(mapping or {VO: PROJECT}))
     app = build(settings, catalog=catalog, clock=clock, directory=directory)
     with running_server(app.backend, settings.server) as target:
-        yield Site(app=app, catalog=catalog, clock=clock, spool=spool, target=target)
+        yield Site(app=app, state=MemoryState(catalog), clock=clock, spool=spool, target=target)
+
+
+def make_glance_site(tmp_path: Path, cloud: DevCloud) -> Iterator[Site]:
+    """A site over the devcloud's real Glance, built by bootstrap from the devcloud's configuration.
+
+    Its own tag keeps it apart from the other tests on the shared cloud, and whatever carries the
+    tag is deleted afterwards. The clock starts at the real time, as Glance's created_at does.
+    """
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    tag = f"ckos-e2e-{uuid.uuid4().hex[:12]}"
+    configured = config.load(cloud.config_file)
+    settings = evolve(
+        configured,
+        images=evolve(configured.images, local_directories=(*configured.images.local_directories, spool)),
+        glance=evolve(configured.glance, tag=tag),
+        lifecycle=evolve(configured.lifecycle, retire_grace=GRACE),
+    )
+    clock = ManualClock(int(time.time()))
+    app = build(settings, clock=clock)
+    admin = glanceclient.Client("2", session=cloud.admin_session(), region_name=cloud.region)
+    state = GlanceState(admin.images, owners=[cloud.project_id(VO)], tag=tag)
+    try:
+        with running_server(app.backend, settings.server) as target:
+            owner = cloud.project_id(VO)
+            yield Site(app=app, state=state, clock=clock, spool=spool, target=target, tag=tag, owner=owner)
+    finally:
+        state.delete_tagged()
