@@ -13,12 +13,12 @@ CENTOS = "7c3e5a1b-9d2f-5e4a-b6c8-0a1d3f5e7b92"
 
 def test_metadata_update_rewrites_in_place_and_keeps_the_image_digest(world: World) -> None:
     appliance, source = world.offer(CENTOS, b"centos", digest="d1", image_digest="i1")
-    image_id = world.backend.add_appliance(appliance, source)
+    image_id = world.backend.add_appliance(appliance, source).image_id
     changed = evolve(
         appliance, title="CentOS 7 (2009)", description="", expiration_date=1, digest="d2", image=None
     )
 
-    assert world.backend.update_appliance_metadata(changed) == image_id
+    assert world.backend.update_appliance_metadata(changed).image_id == image_id
 
     stored = world.catalog.get_image(PROJECT, image_id).appliance
     assert stored == evolve(changed, image=appliance.image)
@@ -33,7 +33,7 @@ def test_metadata_update_rewrites_in_place_and_keeps_the_image_digest(world: Wor
 
 def test_metadata_update_ignores_an_image_sent_along(world: World) -> None:
     appliance, source = world.offer(CENTOS, b"centos", image_digest="i1")
-    image_id = world.backend.add_appliance(appliance, source)
+    image_id = world.backend.add_appliance(appliance, source).image_id
     other, _ = world.offer(CENTOS, b"other", image_digest="i9", digest="d2")
 
     world.backend.update_appliance_metadata(other)
@@ -67,7 +67,7 @@ def test_bad_metadata_updates_change_nothing(
     world: World, change: dict[str, str], error: type[Exception]
 ) -> None:
     appliance, source = world.offer(CENTOS, b"centos")
-    image_id = world.backend.add_appliance(appliance, source)
+    image_id = world.backend.add_appliance(appliance, source).image_id
     before = world.catalog.records()
 
     with pytest.raises(error):

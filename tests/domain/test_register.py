@@ -25,7 +25,7 @@ UBUNTU = "1f6d8c2a-0b7e-5f3c-8a9d-4e2b1c7f6a05"
 def test_add_creates_one_live_image_holding_the_offered_bytes(world: World) -> None:
     appliance, source = world.offer(UBUNTU, b"ubuntu bytes" * 1000)
 
-    image_id = world.backend.add_appliance(appliance, source)
+    image_id = world.backend.add_appliance(appliance, source).image_id
 
     assert world.live(UBUNTU) == [image_id]
     assert world.catalog.data(image_id) == b"ubuntu bytes" * 1000
@@ -37,10 +37,10 @@ def test_add_creates_one_live_image_holding_the_offered_bytes(world: World) -> N
 
 def test_add_of_the_same_bytes_only_rewrites_metadata(world: World) -> None:
     appliance, source = world.offer(UBUNTU, b"same")
-    first = world.backend.add_appliance(appliance, source)
+    first = world.backend.add_appliance(appliance, source).image_id
     renamed = evolve(appliance, title="New title", digest="d2")
 
-    second = world.backend.add_appliance(renamed, source)
+    second = world.backend.add_appliance(renamed, source).image_id
 
     assert second == first
     assert len(world.catalog.records()) == 1
@@ -50,10 +50,10 @@ def test_add_of_the_same_bytes_only_rewrites_metadata(world: World) -> None:
 
 def test_update_with_new_bytes_creates_then_retires_the_old_image(world: World) -> None:
     old_appliance, old_source = world.offer(UBUNTU, b"v1")
-    old = world.backend.add_appliance(old_appliance, old_source)
+    old = world.backend.add_appliance(old_appliance, old_source).image_id
     new_appliance, new_source = world.offer(UBUNTU, b"v2", digest="d2", image_digest="i2")
 
-    new = world.backend.update_appliance(new_appliance, new_source)
+    new = world.backend.update_appliance(new_appliance, new_source).image_id
 
     assert new != old
     assert world.live(UBUNTU) == [new]
@@ -61,6 +61,20 @@ def test_update_with_new_bytes_creates_then_retires_the_old_image(world: World) 
     assert retired.properties["APPLIANCE_STATUS"] == "EOL"
     assert retired.os_hidden is True
     assert world.catalog.data(old) == b"v1"  # retired, not deleted: running VMs keep it
+
+
+def test_the_outcome_names_the_project_and_the_images(world: World) -> None:
+    appliance, source = world.offer(UBUNTU, b"v1")
+    first = world.backend.add_appliance(appliance, source)
+    again = world.backend.add_appliance(appliance, source)
+    new_appliance, new_source = world.offer(UBUNTU, b"v2", digest="d2", image_digest="i2")
+    second = world.backend.update_appliance(new_appliance, new_source)
+
+    assert (first.project, first.uploaded, first.retired) == (PROJECT, True, ())
+    assert (again.image_id, again.uploaded) == (first.image_id, False)
+    assert second.uploaded
+    assert second.retired == (first.image_id,)
+    assert second.images() == (second.image_id, first.image_id)
 
 
 @pytest.mark.parametrize(
@@ -75,7 +89,7 @@ def test_mismatching_bytes_leave_the_old_image_live_and_no_orphan(
     world: World, content: bytes, announced_size: int | None, message: str
 ) -> None:
     old_appliance, old_source = world.offer(UBUNTU, b"v1")
-    old = world.backend.add_appliance(old_appliance, old_source)
+    old = world.backend.add_appliance(old_appliance, old_source).image_id
     appliance, source = world.offer(UBUNTU, b"v2", digest="d2", image_digest="i2")
     world.files.files[source.location] = content
     assert appliance.image is not None
@@ -155,7 +169,7 @@ def test_unsupported_format_creates_nothing() -> None:
     assert world.catalog.records() == []
 
     raw = evolve(appliance, image=evolve(appliance.image, format=ImageFormat.RAW))
-    assert world.backend.add_appliance(raw, source)
+    assert world.backend.add_appliance(raw, source).image_id
 
 
 @pytest.mark.parametrize(

@@ -14,9 +14,9 @@ OTHER_LIST = "list-of-fedcloud"
 
 def test_remove_retires_the_live_image_which_then_is_not_listed(world: World) -> None:
     appliance, source = world.offer(A, b"a")
-    image_id = world.backend.add_appliance(appliance, source)
+    image_id = world.backend.add_appliance(appliance, source).image_id
 
-    assert world.backend.remove_appliance(evolve(appliance, image=None)) == [image_id]
+    assert world.backend.remove_appliance(evolve(appliance, image=None)).retired == (image_id,)
 
     record = world.catalog.record(image_id)
     assert record.properties["APPLIANCE_STATUS"] == "EOL"
@@ -29,7 +29,7 @@ def test_remove_retires_the_live_image_which_then_is_not_listed(world: World) ->
 def test_removing_an_unknown_appliance_changes_nothing(world: World) -> None:
     appliance, _ = world.offer(A, b"a")
 
-    assert world.backend.remove_appliance(appliance) == []
+    assert world.backend.remove_appliance(appliance).retired == ()
     assert world.catalog.records() == []
 
 
@@ -45,7 +45,7 @@ def test_remove_image_list_retires_that_list_only(world: World) -> None:
         world.backend.add_appliance(*world.offer(identifier, identifier.encode()))
     world.backend.add_appliance(*world.offer(C, b"c", vo=OTHER_VO, image_list=OTHER_LIST))
 
-    assert len(world.backend.remove_image_list(LIST)) == 2
+    assert len(world.backend.remove_image_list(LIST).retired) == 2
 
     assert world.backend.image_lists() == [OTHER_LIST]
     assert world.live(A) == world.live(B) == []
@@ -55,7 +55,7 @@ def test_remove_image_list_retires_that_list_only(world: World) -> None:
 def test_remove_unknown_image_list_is_a_no_op(world: World) -> None:
     world.backend.add_appliance(*world.offer(A, b"a"))
 
-    assert world.backend.remove_image_list("no-such-list") == []
+    assert world.backend.remove_image_list("no-such-list").retired == ()
     assert len(world.live(A)) == 1
 
 

@@ -3,29 +3,31 @@
 from __future__ import annotations
 
 import logging
-
-from attrs import frozen
+from collections import Counter
+from collections.abc import Iterable
 
 from ckos.domain.context import Context
 from ckos.domain.errors import ImageInUse
 from ckos.domain.inventory import all_images
 from ckos.domain.model import UNFINISHED_STATES, ApplianceStatus, ImageState, ManagedImage
+from ckos.domain.outcome import Outcome
 
 log = logging.getLogger(__name__)
 
-
-@frozen
-class Collection:
-    deleted: list[str]
-    kept_in_use: list[str]
+CENSUS_STATES = ("live", "retired", "unfinished")
 
 
-def collect(ctx: Context) -> Collection:
-    """Delete what is due; images the catalog reports in use are kept for a later run."""
+def collect(ctx: Context) -> Outcome:
+    """Delete what is due; images the catalog reports in use are kept for a later run.
+
+    The outcome also counts what remains by lifecycle state: collection lists every image
+    anyway, so the count costs nothing more.
+    """
     now = ctx.clock.now()
     deleted: list[str] = []
     kept: list[str] = []
-    for image in all_images(ctx):
+    images = all_images(ctx)
+    for image in images:
         if not _due(ctx, image, now):
             continue
         try:
@@ -35,7 +37,20 @@ def collect(ctx: Context) -> Collection:
             kept.append(image.image_id)
         else:
             deleted.append(image.image_id)
-    return Collection(deleted=deleted, kept_in_use=kept)
+    remaining = [image for image in images if image.image_id not in deleted]
+    return Outcome(deleted=tuple(deleted), kept_in_use=tuple(kept), census=census(remaining))
+
+
+def census(images: Iterable[ManagedImage]) -> dict[str, int]:
+    """How many images are live, retired, or not yet marked (being created, or left over)."""
+    counts = Counter(_lifecycle_state(image) for image in images)
+    return {state: counts[state] for state in CENSUS_STATES}
+
+
+def _lifecycle_state(image: ManagedImage) -> str:
+    if image.status is ApplianceStatus.ACTIVE:
+        return "live"
+    return "retired" if image.status is ApplianceStatus.EOL else "unfinished"
 
 
 def _due(ctx: Context, image: ManagedImage, now: int) -> bool:

@@ -8,10 +8,11 @@ from ckos.domain.context import Context
 from ckos.domain.errors import ApplianceNotFound
 from ckos.domain.inventory import live_images_of
 from ckos.domain.model import Appliance
+from ckos.domain.outcome import Outcome
 from ckos.domain.validation import check_metadata
 
 
-def update_metadata(ctx: Context, appliance: Appliance) -> str:
+def update_metadata(ctx: Context, appliance: Appliance) -> Outcome:
     """Store the new metadata and digest, keeping the stored image facts (and image digest)."""
     check_metadata(appliance)
     project = ctx.directory.mapping().project_for(appliance.vo)
@@ -23,4 +24,4 @@ def update_metadata(ctx: Context, appliance: Appliance) -> str:
             )
         target = live[0]
         ctx.catalog.update_metadata(project, target.image_id, evolve(appliance, image=target.appliance.image))
-        return target.image_id
+        return Outcome(project=project, image_id=target.image_id)

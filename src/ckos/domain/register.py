@@ -8,14 +8,15 @@ from ckos.domain.context import Context
 from ckos.domain.errors import CatalogUnavailable, TransferMismatch
 from ckos.domain.inventory import live_images_of
 from ckos.domain.model import Appliance, ImageFacts, ImageSource, ImageState, ProjectRef
+from ckos.domain.outcome import Outcome
 from ckos.domain.transfer import VerifyingReader
 from ckos.domain.validation import check_registration
 
 log = logging.getLogger(__name__)
 
 
-def register(ctx: Context, appliance: Appliance, source: ImageSource | None) -> str:
-    """Converge the catalog on this appliance and image; returns the live image's id.
+def register(ctx: Context, appliance: Appliance, source: ImageSource | None) -> Outcome:
+    """Converge the catalog on this appliance and image; the outcome names the live image.
 
     If a live image already holds the same bytes only its metadata is rewritten (upsert).
     Otherwise a new image is created, filled and verified before the old ones are retired,
@@ -34,10 +35,10 @@ def register(ctx: Context, appliance: Appliance, source: ImageSource | None) -> 
         else:
             kept_id = _create_verified(ctx, project, appliance, appliance.image, source)
         now = ctx.clock.now()
-        for old in live:
-            if old.image_id != kept_id:
-                ctx.catalog.retire(project, old.image_id, now)
-        return kept_id
+        retired = tuple(old.image_id for old in live if old.image_id != kept_id)
+        for image_id in retired:
+            ctx.catalog.retire(project, image_id, now)
+        return Outcome(project=project, image_id=kept_id, uploaded=not same, retired=retired)
 
 
 def _create_verified(
