@@ -11,6 +11,7 @@ from collections.abc import Callable, Collection, Sequence
 
 from attrs import evolve
 
+from ckos.adapters.catalog_log import changed
 from ckos.adapters.glance.formats import GLANCE_CONTAINER_FORMATS, GLANCE_DISK_FORMATS
 from ckos.adapters.glance.limits import check_fields
 from ckos.adapters.glance.properties import (
@@ -87,7 +88,8 @@ class MemoryCatalog(MemoryImageStore, ImageCatalog):
                 visibility=self._visibility,
             )
             self._records[record.id] = record
-            return record.id
+        changed("created", project, record.id, appliance=appliance.identifier)
+        return record.id
 
     def upload(self, project: ProjectRef, image_id: str, data: Readable) -> None:
         with self._lock:
@@ -96,7 +98,8 @@ class MemoryCatalog(MemoryImageStore, ImageCatalog):
             if record.status != "queued":
                 raise CatalogRejected(f"image {image_id} is {record.status}: its data is already set")
             self._records[image_id] = evolve(record, status="saving")
-        self._fill(image_id, data)
+        size = self._fill(image_id, data)
+        changed("uploaded", project, image_id, bytes=size)
 
     def get_image(self, project: ProjectRef, image_id: str) -> ManagedImage:
         with self._lock:
@@ -112,6 +115,7 @@ class MemoryCatalog(MemoryImageStore, ImageCatalog):
             properties = {k: v for k, v in record.properties.items() if k != RETIRED_AT}
             properties[STATUS] = "ACTIVE"
             self._records[image_id] = evolve(record, os_hidden=False, properties=properties)
+        changed("marked active", project, image_id)
 
     def update_metadata(self, project: ProjectRef, image_id: str, appliance: Appliance) -> None:
         with self._lock:
@@ -124,6 +128,7 @@ class MemoryCatalog(MemoryImageStore, ImageCatalog):
             self._records[image_id] = evolve(
                 record, name=fields.name, min_ram=fields.min_ram, properties=properties
             )
+        changed("updated the metadata of", project, image_id)
 
     def retire(self, project: ProjectRef, image_id: str, at: int) -> None:
         with self._lock:
@@ -131,6 +136,7 @@ class MemoryCatalog(MemoryImageStore, ImageCatalog):
             record = self._ours(project, image_id)
             properties = {**record.properties, STATUS: "EOL", RETIRED_AT: str(at)}
             self._records[image_id] = evolve(record, os_hidden=True, properties=properties)
+        changed("retired", project, image_id)
 
     def delete_image(self, project: ProjectRef, image_id: str) -> None:
         with self._lock:
@@ -140,6 +146,7 @@ class MemoryCatalog(MemoryImageStore, ImageCatalog):
                 raise ImageInUse(f"image {image_id} is in use")
             del self._records[image_id]
             self._data.pop(image_id, None)
+        changed("deleted", project, image_id)
 
     def _enter(self, operation: Operation, project: ProjectRef, image_id: str | None) -> None:
         self.faults.enter(operation, project, image_id)

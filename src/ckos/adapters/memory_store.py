@@ -102,8 +102,8 @@ class MemoryImageStore:
             properties=dict(properties),
         )
 
-    def _fill(self, image_id: str, data: Readable) -> None:
-        """Read and store the data of a saving image; a failed read leaves it queued, as Glance does."""
+    def _fill(self, image_id: str, data: Readable) -> int:
+        """Store the data of a saving image and return its size; a failed read leaves it queued."""
         # Read without the lock: uploads take long and other calls go on meanwhile, as in Glance.
         try:
             content, sha512, md5 = read_all(data)
@@ -123,6 +123,7 @@ class MemoryImageStore:
                 os_hash_algo="sha512",
                 os_hash_value=sha512,
             )
+        return len(content)
 
     def _record(self, image_id: str) -> ImageRecord:
         record = self._records.get(image_id)

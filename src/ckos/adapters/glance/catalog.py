@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ckos.adapters.catalog_log import changed
 from ckos.adapters.glance.errors import translated
 from ckos.adapters.glance.limits import check_fields
 from ckos.adapters.glance.properties import (
@@ -69,12 +70,15 @@ class GlanceCatalog(ImageCatalog):
                 tags=[self._tag],
                 **fields.properties,
             )
-        return str(image["id"])
+        image_id = str(image["id"])
+        changed("created", project, image_id, appliance=appliance.identifier)
+        return image_id
 
     def upload(self, project: ProjectRef, image_id: str, data: Readable) -> None:
         client = self._clients.client(project)
         with translated(f"uploading the data of image {image_id}"):
             client.glance.images.upload(image_id, data)
+        changed("uploaded", project, image_id)
 
     def get_image(self, project: ProjectRef, image_id: str) -> ManagedImage:
         managed = to_managed(from_glance(self._ours(project, image_id)), project, self._tag)
@@ -86,21 +90,25 @@ class GlanceCatalog(ImageCatalog):
         image = self._ours(project, image_id)
         remove = [RETIRED_AT] if RETIRED_AT in image else []
         self._update(project, image_id, remove, os_hidden=False, **{STATUS: "ACTIVE"})
+        changed("marked active", project, image_id)
 
     def update_metadata(self, project: ProjectRef, image_id: str, appliance: Appliance) -> None:
         fields = self._fields(appliance)
         image = self._ours(project, image_id)
         stale = stale_properties(glance_properties(image), fields)
         self._update(project, image_id, stale, name=fields.name, min_ram=fields.min_ram, **fields.properties)
+        changed("updated the metadata of", project, image_id)
 
     def retire(self, project: ProjectRef, image_id: str, at: int) -> None:
         self._update(project, image_id, [], os_hidden=True, **{STATUS: "EOL", RETIRED_AT: str(at)})
+        changed("retired", project, image_id)
 
     def delete_image(self, project: ProjectRef, image_id: str) -> None:
         self._ours(project, image_id)
         client = self._clients.client(project)
         with translated(f"deleting image {image_id}", conflict=ImageInUse):
             client.glance.images.delete(image_id)
+        changed("deleted", project, image_id)
 
     def _ours(self, project: ProjectRef, image_id: str) -> Mapping[str, Any]:
         client = self._clients.client(project)
