@@ -9,6 +9,7 @@ import pytest
 from attrs import evolve
 
 from ckos.adapters.glance.formats import GlanceFormats, glance_formats
+from ckos.adapters.glance.limits import check_fields
 from ckos.adapters.glance.properties import (
     MANAGED_PROPERTIES,
     RamUnit,
@@ -19,6 +20,7 @@ from ckos.adapters.glance.properties import (
     stale_properties,
     status_of,
 )
+from ckos.domain.errors import CatalogRejected
 from ckos.domain.model import Appliance, ApplianceStatus, ImageFacts, ImageFormat
 
 CHECKSUM = hashlib.sha512(b"ubuntu").hexdigest()
@@ -260,3 +262,32 @@ def test_an_expiry_beyond_the_calendar_leaves_only_the_exact_property() -> None:
     properties = encode(evolve(MINIMAL, expiration_date=2**62)).properties
     assert properties["APPLIANCE_EXPIRATION_DATE"] == str(2**62)
     assert "dc:date:expires" not in json.loads(properties["APPLIANCE_ATTRIBUTES"])
+
+
+def test_characters_glance_refuses_are_stored_escaped_and_read_back() -> None:
+    """Glance answers 400 to 4-byte UTF-8 characters (beyond U+FFFF) in names and properties."""
+    rocket = evolve(UBUNTU, title="Ubuntu 🚀 [Ubuntu/22.04/KVM]", description="fast 🐧, «ok» — 日本")
+    fields = encode(rocket)
+    assert fields.name == "Ubuntu \\U0001f680 [Ubuntu/22.04/KVM]"
+    assert fields.properties["APPLIANCE_DESCRIPTION"] == "fast \\U0001f427, «ok» — 日本"
+    assert fields.properties["vmcatcher_event_dc_title"] == fields.name
+    texts = [fields.name, *fields.properties, *fields.properties.values()]
+    assert not any(ord(char) > 0xFFFF for text in texts for char in text)
+    check_fields(fields)
+    # JSON readers get the characters themselves back.
+    attributes = json.loads(fields.properties["APPLIANCE_ATTRIBUTES"])
+    assert (attributes["dc:title"], attributes["dc:description"]) == (rocket.title, rocket.description)
+    assert decode(fields.properties) == rocket
+
+
+def test_text_that_only_looks_escaped_is_kept() -> None:
+    literal = evolve(MINIMAL, description="C:\\Users\\U, \\U00000041 and \\U0011ffff stay")
+    assert decode(encode(literal).properties) == literal
+
+
+def test_glance_limits_refuse_characters_glance_refuses() -> None:
+    fields = encode(MINIMAL)
+    with pytest.raises(CatalogRejected, match="4-byte"):
+        check_fields(evolve(fields, properties={**fields.properties, "APPLIANCE_GROUP": "🚀"}))
+    with pytest.raises(CatalogRejected, match="4-byte"):
+        check_fields(evolve(fields, name="🚀"))

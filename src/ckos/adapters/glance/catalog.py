@@ -75,9 +75,21 @@ class GlanceCatalog(ImageCatalog):
         return image_id
 
     def upload(self, project: ProjectRef, image_id: str, data: Readable) -> None:
+        # Glance refuses an upload it will not take (not found, data already set) without
+        # reading the body: the request then hangs until the server drops the connection.
+        # Asked first, nothing is sent in vain.
+        status = self._ours(project, image_id).get("status")
+        if status != "queued":
+            raise CatalogRejected(f"image {image_id} is {status}: its data is already set")
         client = self._clients.client(project)
-        with translated(f"uploading the data of image {image_id}"):
-            client.glance.images.upload(image_id, data)
+        try:
+            with translated(f"uploading the data of image {image_id}"):
+                client.glance.images.upload(image_id, data)
+        except BaseException:
+            # A refused or broken upload leaves unread bytes on its connection, and the server
+            # resets it: drop the pooled connections so that the next call opens a fresh one.
+            client.session.close()
+            raise
         changed("uploaded", project, image_id)
 
     def get_image(self, project: ProjectRef, image_id: str) -> ManagedImage:
@@ -100,6 +112,7 @@ class GlanceCatalog(ImageCatalog):
         changed("updated the metadata of", project, image_id)
 
     def retire(self, project: ProjectRef, image_id: str, at: int) -> None:
+        self._ours(project, image_id)
         self._update(project, image_id, [], os_hidden=True, **{STATUS: "EOL", RETIRED_AT: str(at)})
         changed("retired", project, image_id)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from ckos.adapters.glance.escapes import json_storable
 from ckos.adapters.glance.os_info import canonical_architecture, os_info
 from ckos.domain.model import Appliance
 
@@ -63,13 +64,17 @@ def image_list_attributes(appliance: Appliance) -> dict[str, str]:
 
 def _attributes_json(appliance: Appliance) -> str:
     attributes = image_list_attributes(appliance)
-    text = json.dumps(attributes, ensure_ascii=False, sort_keys=True)
+    text = _json(attributes)
     if len(text.encode()) > _VALUE_LIMIT:
         # A long description would make Glance refuse the image; readers also find it in
         # vmcatcher_event_dc_description.
         attributes.pop("dc:description", None)
-        text = json.dumps(attributes, ensure_ascii=False, sort_keys=True)
+        text = _json(attributes)
     return text
+
+
+def _json(attributes: dict[str, str]) -> str:
+    return json_storable(json.dumps(attributes, ensure_ascii=False, sort_keys=True))
 
 
 def _iso_utc(timestamp: int) -> str:

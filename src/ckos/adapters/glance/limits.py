@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ckos.adapters.glance.escapes import refused
 from ckos.adapters.glance.properties import ImageFields
 from ckos.domain.errors import CatalogRejected
 
@@ -20,3 +21,7 @@ def check_fields(fields: ImageFields) -> None:
     for name, value in fields.properties.items():
         if len(name) > KEY_LIMIT or len(value.encode()) > VALUE_LIMIT:
             raise CatalogRejected(f"property {name[:40]} is longer than Glance stores")
+    # The codec escapes such characters; this keeps the fake as strict as Glance if it did not.
+    texts = [fields.name, *fields.properties, *fields.properties.values()]
+    if any(refused(text) for text in texts):
+        raise CatalogRejected("Glance refuses 4-byte UTF-8 characters in image names and properties")

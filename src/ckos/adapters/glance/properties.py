@@ -15,6 +15,7 @@ from typing import Any
 from attrs import frozen
 
 from ckos.adapters.glance.ecosystem import ECOSYSTEM_PROPERTIES, ecosystem_properties
+from ckos.adapters.glance.escapes import readable, storable
 from ckos.adapters.glance.formats import glance_formats
 from ckos.domain.model import Appliance, ApplianceStatus, ImageFacts, ImageFormat
 
@@ -87,17 +88,17 @@ def encode(appliance: Appliance, *, ram_unit: RamUnit = RamUnit.AUTO) -> ImageFi
         disk_format, container_format = formats.disk_format, formats.container_format
     properties.update(ecosystem_properties(appliance))
     return ImageFields(
-        name=(appliance.title or appliance.identifier)[:_GLANCE_NAME_LIMIT],
+        name=storable(appliance.title or appliance.identifier)[:_GLANCE_NAME_LIMIT],
         disk_format=disk_format,
         container_format=container_format,
         min_ram=min_ram_mib(appliance.ram, ram_unit),
-        properties={name: value for name, value in properties.items() if value},
+        properties={name: storable(value) for name, value in properties.items() if value},
     )
 
 
 def decode(properties: Mapping[str, object]) -> Appliance | None:
     """The appliance the properties describe, or None when they do not name one."""
-    text = {name: value for name, value in properties.items() if isinstance(value, str)}
+    text = {name: readable(value) for name, value in properties.items() if isinstance(value, str)}
     if not text.get("APPLIANCE_ID") or not text.get("APPLIANCE_IMAGE_LIST_ID"):
         return None
     image = None

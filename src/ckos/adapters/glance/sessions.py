@@ -35,9 +35,10 @@ class Credentials:
 
 @frozen
 class ProjectClient:
-    """A Glance client scoped to one project, and that project's Keystone id."""
+    """A Glance client scoped to one project, its Keystone session, and the project's id."""
 
     glance: Any  # glanceclient ships no type information
+    session: ks_session.Session
     project_id: str
 
 
@@ -73,7 +74,7 @@ class ProjectClients:
             interface=credentials.interface,
             region_name=credentials.region_name or None,
         )
-        return ProjectClient(glance=glance, project_id=project_id)
+        return ProjectClient(glance=glance, session=session, project_id=project_id)
 
     def _auth(self, project: ProjectRef) -> v3.Auth:
         credentials = self._credentials
