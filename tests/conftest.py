@@ -14,9 +14,12 @@ TIMEOUT = 900
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that use the real cloud carry the `openstack` mark (`-m "not openstack"` skips them)."""
+    """Tests that use the real cloud carry the `openstack` mark (`-m "not openstack"` skips them).
+
+    A test that gets the devcloud only at run time (a parametrized fixture) is marked by hand.
+    """
     for item in items:
-        if "devcloud" in getattr(item, "fixturenames", ()):
+        if "devcloud" in getattr(item, "fixturenames", ()) or item.get_closest_marker("openstack"):
             item.add_marker(pytest.mark.openstack)
             item.add_marker(pytest.mark.timeout(TIMEOUT))
 

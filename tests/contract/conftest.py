@@ -1,24 +1,28 @@
 """The catalogs the contract suite runs against, and the few raw views of Glance it needs.
 
-Today only the in-memory fake; the real Glance adapter joins as a second param, with
-`raw_image` and `add_foreign_image` done through glanceclient. Both catalogs are configured
-the same way: the tag below, private visibility, and Glance's default formats minus `vdi`
-(for a real Glance: `[image_format] disk_formats` without vdi), so that an unsupported
-format can be tried.
+"memory" is the in-memory fake; "glance" is GlanceCatalog on the devcloud's real Glance, with
+`raw_image` and `add_foreign_image` done by the admin through glanceclient. Both catalogs are
+configured the same way: private visibility, and Glance's default formats minus `vdi` (the
+devcloud's `[image_format] disk_formats` leaves it out), so that an unsupported format can be
+tried. On Glance every test gets a tag of its own, and its images are deleted afterwards.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import pytest
 from attrs import frozen
 
+from ckos.adapters.glance.catalog import GlanceCatalog
 from ckos.adapters.glance.formats import GLANCE_DISK_FORMATS
 from ckos.adapters.glance.record import ImageRecord
+from ckos.adapters.glance.sessions import ProjectClients
 from ckos.adapters.memory_catalog import MemoryCatalog
 from ckos.domain.model import ProjectRef
 from ckos.domain.ports import ImageCatalog
+from support.devcloud import DevCloud
+from support.glance_admin import GlanceAdmin, ckos_clients, cleaned_up, unique_tag
 
 TAG = "ckos-contract"
 
@@ -26,23 +30,55 @@ TAG = "ckos-contract"
 @frozen
 class CatalogUnderTest:
     catalog: ImageCatalog
+    tag: str
     raw_image: Callable[[ProjectRef, str], ImageRecord]  # the record as Glance shows it
     add_foreign_image: Callable[[ProjectRef, Mapping[str, str]], str]  # created by someone else
 
 
-def _memory() -> CatalogUnderTest:
+def _memory(request: pytest.FixtureRequest) -> Iterator[CatalogUnderTest]:
     catalog = MemoryCatalog(tag=TAG, visibility="private", disk_formats=GLANCE_DISK_FORMATS - {"vdi"})
-    return CatalogUnderTest(
+    yield CatalogUnderTest(
         catalog=catalog,
+        tag=TAG,
         raw_image=lambda project, image_id: catalog.record(image_id),
         add_foreign_image=catalog.add_foreign_image,
     )
 
 
-@pytest.fixture(params=["memory"])
-def under_test(request: pytest.FixtureRequest) -> CatalogUnderTest:
-    builders = {"memory": _memory}
-    return builders[request.param]()
+def _glance(request: pytest.FixtureRequest) -> Iterator[CatalogUnderTest]:
+    clients: ProjectClients = request.getfixturevalue("contract_clients")
+    admin: GlanceAdmin = request.getfixturevalue("glance_admin")
+    tag = unique_tag(TAG)
+    made: list[str] = []
+
+    def add_foreign_image(project: ProjectRef, properties: Mapping[str, str]) -> str:
+        made.append(admin.create(str(project.name), properties))
+        return made[-1]
+
+    with cleaned_up(admin, tag, made):
+        yield CatalogUnderTest(
+            catalog=GlanceCatalog(clients, tag=tag, visibility="private"),
+            tag=tag,
+            raw_image=lambda project, image_id: admin.record(image_id),
+            add_foreign_image=add_foreign_image,
+        )
+
+
+@pytest.fixture(scope="session")
+def contract_clients(devcloud: DevCloud) -> ProjectClients:
+    """One set of ckos sessions for every contract test, as the daemon keeps one for its life."""
+    return ckos_clients(devcloud)
+
+
+@pytest.fixture(scope="session")
+def glance_admin(devcloud: DevCloud) -> GlanceAdmin:
+    return GlanceAdmin(devcloud)
+
+
+@pytest.fixture(params=["memory", pytest.param("glance", marks=pytest.mark.openstack)])
+def under_test(request: pytest.FixtureRequest) -> Iterator[CatalogUnderTest]:
+    builders = {"memory": _memory, "glance": _glance}
+    yield from builders[request.param](request)
 
 
 @pytest.fixture
@@ -61,8 +97,8 @@ def add_foreign_image(under_test: CatalogUnderTest) -> Callable[[ProjectRef, Map
 
 
 @pytest.fixture
-def tag() -> str:
-    return TAG
+def tag(under_test: CatalogUnderTest) -> str:
+    return under_test.tag
 
 
 @pytest.fixture
