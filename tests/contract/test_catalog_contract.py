@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 import uuid
 from collections.abc import Callable, Mapping
 
@@ -279,6 +280,30 @@ def test_listing_can_be_narrowed_to_one_appliance(catalog: ImageCatalog, project
     narrowed = catalog.list_images(project_a, appliance_id=UBUNTU.identifier)
     assert {image.image_id for image in narrowed} == {ubuntu_old, ubuntu}
     assert catalog.list_images(project_a, appliance_id="no-such-appliance") == []
+
+
+@pytest.mark.parametrize("identifier", ["in:a,b", "a b&c=d%20", "ünï-🚀", "gt:1"])
+def test_any_identifier_round_trips_and_narrows_the_listing_exactly(
+    catalog: ImageCatalog, project_a: ProjectRef, identifier: str
+) -> None:
+    odd = evolve(UBUNTU, identifier=identifier)
+    image_id = catalog.create_image(project_a, odd)
+    live(catalog, project_a, evolve(UBUNTU, identifier="a"))  # what a careless filter would also match
+    [image] = catalog.list_images(project_a, appliance_id=identifier)
+    assert (image.image_id, image.appliance) == (image_id, odd)
+
+
+def test_a_retired_image_is_found_by_its_appliance(catalog: ImageCatalog, project_a: ProjectRef) -> None:
+    retired, current = live(catalog, project_a), live(catalog, project_a)
+    catalog.retire(project_a, retired, 1700000000)
+    found = catalog.list_images(project_a, appliance_id=UBUNTU.identifier)
+    assert {(image.image_id, image.live) for image in found} == {(retired, False), (current, True)}
+
+
+def test_created_at_is_when_the_image_was_created(catalog: ImageCatalog, project_a: ProjectRef) -> None:
+    before = int(time.time())
+    image = catalog.get_image(project_a, catalog.create_image(project_a, UBUNTU))
+    assert before - 5 <= image.created_at <= int(time.time()) + 5
 
 
 def test_projects_are_isolated(catalog: ImageCatalog, project_a: ProjectRef, project_b: ProjectRef) -> None:

@@ -20,6 +20,7 @@ from ckos.adapters.glance.properties import (
     STATUS,
     ImageFields,
     RamUnit,
+    appliance_filter,
     encode,
 )
 from ckos.adapters.glance.record import ImageRecord, to_managed
@@ -56,13 +57,15 @@ class MemoryCatalog(MemoryImageStore, ImageCatalog):
         self._ram_unit = ram_unit
 
     def list_images(self, project: ProjectRef, *, appliance_id: str | None = None) -> Sequence[ManagedImage]:
+        # Glance compares the stored property, as it is: the identifier as encode() stored it.
+        wanted = None if appliance_id is None else appliance_filter(appliance_id)
         with self._lock:
             self._enter("list_images", project, None)
             found = [
                 managed
                 for record in self._records.values()
                 if record.owner == str(project)
-                and appliance_id in (None, record.properties.get("APPLIANCE_ID"))
+                and (wanted is None or record.properties.get(wanted[0]) == wanted[1])
                 and (managed := to_managed(record, project, self.tag)) is not None
             ]
         # Glance lists newest first.

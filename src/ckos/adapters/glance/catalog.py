@@ -13,6 +13,7 @@ from ckos.adapters.glance.properties import (
     STATUS,
     ImageFields,
     RamUnit,
+    appliance_filter,
     encode,
     stale_properties,
 )
@@ -46,7 +47,8 @@ class GlanceCatalog(ImageCatalog):
         for hidden in (False, True):
             filters: dict[str, Any] = {"owner": client.project_id, "tag": [self._tag], "os_hidden": hidden}
             if appliance_id is not None:
-                filters["APPLIANCE_ID"] = appliance_id
+                name, value = appliance_filter(appliance_id)
+                filters[name] = value
             with translated(f"listing the images of project {project}"):
                 for image in client.glance.images.list(filters=filters, page_size=PAGE_SIZE):
                     managed = to_managed(from_glance(image), project, self._tag)

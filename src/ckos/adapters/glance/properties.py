@@ -115,6 +115,11 @@ def decode(properties: Mapping[str, object]) -> Appliance | None:
     return Appliance(**fields, image=image)
 
 
+def appliance_filter(identifier: str) -> tuple[str, str]:
+    """The property and value that find an appliance's images: the identifier as stored."""
+    return "APPLIANCE_ID", storable(identifier)
+
+
 def status_of(properties: Mapping[str, object]) -> ApplianceStatus | None:
     """Our lifecycle mark; None while the image is being created (or the mark is unknown)."""
     value = properties.get(STATUS)
