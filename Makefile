@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
-.PHONY: setup run run-memory test check generate clean
+.PHONY: setup run run-memory test check bench generate clean
 
 setup: $(READY)
 
@@ -29,6 +29,10 @@ check: $(READY)
 
 test: check
 	$(BIN)/pytest
+
+# Glance and Keystone requests per steady-state sync, on a devcloud of its own (a few minutes).
+bench: $(READY)
+	$(BIN)/python bench/requests_per_sync.py
 
 generate: $(READY)
 	$(BIN)/python scripts/generate_proto.py
