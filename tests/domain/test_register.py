@@ -147,6 +147,8 @@ def test_refused_source_creates_nothing(world: World) -> None:
         world.backend.add_appliance(appliance, source)
 
     assert world.catalog.records() == []
+    # Refused before the catalog is touched: nothing was created, not even for a moment.
+    assert "create_image" not in [call.operation for call in world.catalog.faults.calls()]
 
 
 def test_unmapped_vo_is_refused_before_anything_happens(world: World) -> None:

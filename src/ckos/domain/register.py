@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 
 from ckos.domain.context import Context
 from ckos.domain.errors import CatalogUnavailable, TransferMismatch
@@ -45,18 +46,22 @@ def _create_verified(
     ctx: Context, project: ProjectRef, appliance: Appliance, facts: ImageFacts, source: ImageSource
 ) -> str:
     label = f"appliance {appliance.identifier}"
-    image_id = ctx.catalog.create_image(project, appliance)
-    with ctx.in_flight.track(image_id):
-        try:
-            with ctx.image_data.open(source) as stream:
+    # The source is opened first: one that may not or cannot be read (a path outside the allowed
+    # directories, a host not allowed, a 401) is refused before the catalog is touched.
+    with ExitStack() as source_open:
+        stream = source_open.enter_context(ctx.image_data.open(source))
+        image_id = ctx.catalog.create_image(project, appliance)
+        with ctx.in_flight.track(image_id):
+            try:
                 reader = VerifyingReader(stream, facts, label)
                 ctx.catalog.upload(project, image_id, reader)
-            reader.verify()
-            _check_stored(ctx, project, image_id, facts, label)
-            ctx.catalog.mark_active(project, image_id)
-        except BaseException:
-            _discard(ctx, project, image_id)
-            raise
+                source_open.close()  # read to its end: let go of the file or connection now
+                reader.verify()
+                _check_stored(ctx, project, image_id, facts, label)
+                ctx.catalog.mark_active(project, image_id)
+            except BaseException:
+                _discard(ctx, project, image_id)
+                raise
     return image_id
 
 

@@ -24,7 +24,8 @@ class VerifyingReader:
         self.count += len(chunk)
         if self.count > self._expected.size:
             raise TransferMismatch(
-                f"{self._label}: image is larger than the announced {self._expected.size} bytes"
+                f"{self._label}: size mismatch, image is larger than the announced "
+                f"{self._expected.size} bytes ({self.count} read so far)"
             )
         self._sha512.update(chunk)
         return chunk
