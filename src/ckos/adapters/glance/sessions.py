@@ -31,6 +31,8 @@ class Credentials:
     interface: str = "public"
     verify: bool | str = True  # False, True, or the path of a CA bundle
     timeout: float = 60.0
+    # The image endpoint to use instead of the catalog's (e.g. an internal address).
+    endpoint_override: str = ""
 
 
 @frozen
@@ -49,15 +51,24 @@ class ProjectClients:
         self._credentials = credentials
         self._lock = threading.Lock()
         self._clients: dict[ProjectRef, ProjectClient] = {}
+        self._connecting: dict[ProjectRef, threading.Lock] = {}
 
     def client(self, project: ProjectRef) -> ProjectClient:
         with self._lock:
             found = self._clients.get(project)
+            connecting = self._connecting.setdefault(project, threading.Lock())
         if found is not None:
             return found
-        created = self._connect(project)
-        with self._lock:
-            return self._clients.setdefault(project, created)
+        # Concurrent first calls for a project wait for one authentication instead of each
+        # making its own; other projects are not held up.
+        with connecting:
+            with self._lock:
+                found = self._clients.get(project)
+            if found is None:
+                found = self._connect(project)
+                with self._lock:
+                    self._clients[project] = found
+            return found
 
     def _connect(self, project: ProjectRef) -> ProjectClient:
         credentials = self._credentials
@@ -73,6 +84,7 @@ class ProjectClients:
             session=session,
             interface=credentials.interface,
             region_name=credentials.region_name or None,
+            endpoint_override=credentials.endpoint_override or None,
         )
         return ProjectClient(glance=glance, session=session, project_id=project_id)
 
