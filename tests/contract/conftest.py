@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator, Mapping
 import pytest
 from attrs import frozen
 
-from ckos.adapters.glance.catalog import GlanceCatalog
 from ckos.adapters.glance.formats import GLANCE_DISK_FORMATS
 from ckos.adapters.glance.record import ImageRecord
 from ckos.adapters.glance.sessions import ProjectClients
@@ -22,7 +21,8 @@ from ckos.adapters.memory_catalog import MemoryCatalog
 from ckos.domain.model import ProjectRef
 from ckos.domain.ports import ImageCatalog
 from support.devcloud import DevCloud
-from support.glance_admin import GlanceAdmin, ckos_clients, cleaned_up, unique_tag
+from support.glance_admin import GlanceAdmin, ckos_clients
+from support.glance_testbed import glance_testbed
 
 TAG = "ckos-contract"
 
@@ -46,21 +46,14 @@ def _memory(request: pytest.FixtureRequest) -> Iterator[CatalogUnderTest]:
 
 
 def _glance(request: pytest.FixtureRequest) -> Iterator[CatalogUnderTest]:
+    cloud: DevCloud = request.getfixturevalue("devcloud")
     clients: ProjectClients = request.getfixturevalue("contract_clients")
-    admin: GlanceAdmin = request.getfixturevalue("glance_admin")
-    tag = unique_tag(TAG)
-    made: list[str] = []
-
-    def add_foreign_image(project: ProjectRef, properties: Mapping[str, str]) -> str:
-        made.append(admin.create(str(project.name), properties))
-        return made[-1]
-
-    with cleaned_up(admin, tag, made):
+    with glance_testbed(cloud, request.getfixturevalue("glance_admin"), TAG) as bed:
         yield CatalogUnderTest(
-            catalog=GlanceCatalog(clients, tag=tag, visibility="private"),
-            tag=tag,
-            raw_image=lambda project, image_id: admin.record(image_id),
-            add_foreign_image=add_foreign_image,
+            catalog=bed.catalog(clients),
+            tag=bed.tag,
+            raw_image=lambda project, image_id: bed.admin.record(image_id),
+            add_foreign_image=bed.foreign,
         )
 
 
