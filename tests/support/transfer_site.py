@@ -28,10 +28,13 @@ from ckos.config import ImageSettings
 from support.devcloud import DevCloud
 from support.fakes import ManualClock
 from support.grpc_server import running_server
+from support.image_server import ImageServer
 from support.independent_client import client
 
 VO = "fedcloud.egi.eu"
 LIST_ID = "5d3c1b2a-7e6f-5a4b-9c8d-0e1f2a3b4c5d"
+MIB = 1024 * 1024
+UPDATED: dict[str, Any] = {"image_digest": "image-digest-2", "digest": "appliance-digest-2"}  # a new version
 SETTLE = 3.0  # seconds allowed for closed files and sockets to be seen closed
 
 
@@ -202,6 +205,38 @@ class Baseline:
     creations: int
 
 
+def established(site: TransferSite, identifier: str = "app-1") -> tuple[str, Offer]:
+    """A live image of the appliance from a good LOCAL transfer; the file gone, as the core does."""
+    offer = site.local(identifier, random_bytes(64 * 1024))
+    outcome = site.offer("AddAppliance", offer)
+    assert outcome.code is grpc.StatusCode.OK, outcome.details
+    Path(offer.location).unlink()
+    return site.live()[identifier]["id"], offer
+
+
+def check_still_live(site: TransferSite, identifier: str, image_id: str, offer: Offer) -> None:
+    """The appliance's image is the same live one, and the core still sees the old digests."""
+    live = site.live()[identifier]
+    assert (live["id"], live["status"], live["os_hidden"]) == (image_id, "active", False)
+    assert live["os_hash_value"] == sha512(offer.data)
+    (entry,) = [appliance for appliance in site.appliances() if appliance.identifier == identifier]
+    assert (entry.digest, entry.image.digest) == (offer.digest, offer.image_digest)
+    assert entry.image.checksum == sha512(offer.data)
+
+
+def remote(
+    server: ImageServer, identifier: str, data: bytes, *, in_url: bool = False, **changes: Any
+) -> Offer:
+    """An offer of a file on the core's web server, with the server's credentials (in the
+    username and password fields, as the core sends them, or in the URL)."""
+    path = f"/{identifier}-{uuid.uuid4().hex[:8]}.qcow2"
+    server.offer(path, data)
+    offer = Offer(identifier, data, server.url(path, credentials=in_url), mode="REMOTE")
+    if not in_url:
+        offer = evolve(offer, username=server.username, password=server.password)
+    return evolve(offer, **changes)
+
+
 def open_files() -> set[str]:
     """What the test process has open that is a regular file (sockets and pipes left out)."""
     found: set[str] = set()
@@ -258,7 +293,7 @@ def transfer_site(
     """
     spool = directory / "spool"
     temp = directory / "temp"
-    spool.mkdir()
+    spool.mkdir(parents=True)
     temp.mkdir()
     tag = f"ckos-transfer-{uuid.uuid4().hex[:12]}"
     configured = config.load(cloud.config_file)

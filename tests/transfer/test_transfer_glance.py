@@ -15,43 +15,21 @@ from attrs import evolve
 
 from support.devcloud import DevCloud
 from support.image_server import Fault, ImageServer, SeenRequest
-from support.transfer_site import Offer, TransferSite, random_bytes, settled, sha512, transfer_site
+from support.transfer_site import (
+    MIB,
+    UPDATED,
+    Offer,
+    TransferSite,
+    check_still_live,
+    established,
+    random_bytes,
+    remote,
+    settled,
+    sha512,
+    transfer_site,
+)
 
-MIB = 1024 * 1024
 OK = grpc.StatusCode.OK
-UPDATED: dict[str, Any] = {"image_digest": "image-digest-2", "digest": "appliance-digest-2"}
-
-
-def established(site: TransferSite, identifier: str = "app-1") -> tuple[str, Offer]:
-    """A live image of the appliance from a good LOCAL transfer; the file gone, as the core does."""
-    offer = site.local(identifier, random_bytes(64 * 1024))
-    outcome = site.offer("AddAppliance", offer)
-    assert outcome.code is OK, outcome.details
-    Path(offer.location).unlink()
-    return site.live()[identifier]["id"], offer
-
-
-def check_still_live(site: TransferSite, identifier: str, image_id: str, offer: Offer) -> None:
-    """The appliance's image is the same live one, and the core still sees the old digests."""
-    live = site.live()[identifier]
-    assert (live["id"], live["status"], live["os_hidden"]) == (image_id, "active", False)
-    assert live["os_hash_value"] == sha512(offer.data)
-    (entry,) = [appliance for appliance in site.appliances() if appliance.identifier == identifier]
-    assert (entry.digest, entry.image.digest) == (offer.digest, offer.image_digest)
-    assert entry.image.checksum == sha512(offer.data)
-
-
-def remote(
-    server: ImageServer, identifier: str, data: bytes, *, in_url: bool = False, **changes: Any
-) -> Offer:
-    """An offer of a file on the core's web server, with the server's credentials (in the
-    username and password fields, as the core sends them, or in the URL)."""
-    path = f"/{identifier}-{uuid.uuid4().hex[:8]}.qcow2"
-    server.offer(path, data)
-    offer = Offer(identifier, data, server.url(path, credentials=in_url), mode="REMOTE")
-    if not in_url:
-        offer = evolve(offer, username=server.username, password=server.password)
-    return evolve(offer, **changes)
 
 
 def offered(site: TransferSite, server: ImageServer, mode: str, data: bytes, **changes: Any) -> Offer:
