@@ -99,7 +99,7 @@ def test_a_project_is_found_by_name_and_domain_or_by_id(testbed: GlanceTestbed, 
 
 def test_a_wrong_password_is_permission_denied(testbed: GlanceTestbed) -> None:
     catalog = GlanceCatalog(ProjectClients(ckos_credentials(testbed.cloud, password="wrong")))
-    with pytest.raises(CatalogPermissionDenied, match="fedcloud"):
+    with pytest.raises(CatalogPermissionDenied, match="fedcloud: Keystone refused the credentials"):
         catalog.list_images(FEDCLOUD)
 
 

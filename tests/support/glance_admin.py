@@ -54,19 +54,19 @@ class GlanceAdmin:
 
     def create(
         self,
-        project: str,
+        owner: str,
         properties: Mapping[str, str],
         *,
         tags: tuple[str, ...] = (),
         data: bytes | None = SNAPSHOT_BYTES,
         **fields: Any,
     ) -> str:
-        """An image owned by the project (by name), active with `data` unless it is None."""
+        """An image owned by the project of id `owner`, active with `data` unless it is None."""
         image = self.images.create(
             name=fields.pop("name", "made by someone else"),
             disk_format=fields.pop("disk_format", "qcow2"),
             container_format=fields.pop("container_format", "bare"),
-            owner=self.cloud.projects[project],
+            owner=owner,
             tags=list(tags),
             **fields,
             **properties,

@@ -35,7 +35,7 @@ class GlanceTestbed:
 
     def foreign(self, project: ProjectRef, properties: Mapping[str, str], **fields: Any) -> str:
         """An image someone else made in the project; deleted after the test."""
-        self.made.append(self.admin.create(str(project.name), properties, **fields))
+        self.made.append(self.admin.create(self.project_id(project), properties, **fields))
         return self.made[-1]
 
     def project_id(self, project: ProjectRef) -> str:

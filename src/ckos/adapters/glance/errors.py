@@ -27,10 +27,10 @@ _HTTP_CODES: dict[int, type[CkosError]] = {
 }
 
 
-def _http_error(status: int, doing: str, details: str, conflict: type[CkosError]) -> CkosError:
+def _http_error(status: int, doing: str, who: str, details: str, conflict: type[CkosError]) -> CkosError:
     error = conflict if status == 409 else _HTTP_CODES.get(status)
     error = error or (CatalogUnavailable if status >= 500 else CatalogRejected)
-    return error(f"{doing}: Glance answered HTTP {status}: {details[:300]}")
+    return error(f"{doing}: {who} answered HTTP {status}: {details[:300]}")
 
 
 @contextmanager
@@ -46,11 +46,14 @@ def translated(doing: str, *, conflict: type[CkosError] = CatalogRejected) -> It
     except glance_exc.HTTPException as error:
         status = getattr(error, "code", None)
         code = int(status) if isinstance(status, int) else 500
-        raise _http_error(code, doing, str(error.details), conflict) from error
-    except ks_exc.HttpError as error:
-        raise _http_error(error.http_status or 500, doing, str(error.message), conflict) from error
+        raise _http_error(code, doing, "Glance", str(error.details), conflict) from error
+    # Before HttpError, of which Unauthorized is one.
     except (ks_exc.Unauthorized, ks_exc.AuthorizationFailure) as error:
         raise CatalogPermissionDenied(f"{doing}: Keystone refused the credentials: {error}") from error
+    except ks_exc.HttpError as error:
+        # glanceclient asks keystoneauth not to raise on HTTP errors: these come from Keystone.
+        status = error.http_status or 500
+        raise _http_error(status, doing, "Keystone", str(error.message), conflict) from error
     except (
         ks_exc.ConnectionError,
         ks_exc.DiscoveryFailure,
