@@ -12,7 +12,7 @@ from attrs import evolve
 from keystoneauth1 import session as ks_session
 
 from ckos.adapters.glance import catalog as catalog_module
-from ckos.domain.errors import CatalogNotFound, TransferMismatch
+from ckos.domain.errors import CatalogNotFound, ImageInUse, TransferMismatch
 from ckos.domain.model import ImageState, ProjectRef
 from ckos.domain.ports import ImageCatalog
 from ckos.domain.transfer import VerifyingReader
@@ -49,6 +49,19 @@ def test_an_upload_whose_stream_fails_raises_that_very_error_and_leaves_a_deleta
     catalog.delete_image(FEDCLOUD, image_id)
     with pytest.raises(CatalogNotFound):
         catalog.get_image(FEDCLOUD, image_id)
+    assert catalog.list_images(FEDCLOUD) == []
+
+
+def test_a_protected_image_is_kept_as_in_use(testbed: GlanceTestbed) -> None:
+    catalog = testbed.catalog()
+    image_id = live(catalog, FEDCLOUD)
+    catalog.retire(FEDCLOUD, image_id, 1700000000)
+    testbed.admin.images.update(image_id, protected=True)  # an operator keeps it
+    with pytest.raises(ImageInUse, match="protected"):
+        catalog.delete_image(FEDCLOUD, image_id)
+    assert catalog.get_image(FEDCLOUD, image_id).retired_at == 1700000000
+    testbed.admin.images.update(image_id, protected=False)
+    catalog.delete_image(FEDCLOUD, image_id)
     assert catalog.list_images(FEDCLOUD) == []
 
 

@@ -84,9 +84,11 @@ class GlanceAdmin:
         return found
 
     def delete(self, *image_ids: str) -> None:
-        """Delete the images; those already gone are fine."""
+        """Delete the images, protected or not; those already gone are fine."""
         for image_id in image_ids:
             with contextlib.suppress(exc.HTTPNotFound):
+                if self.images.get(image_id).get("protected"):
+                    self.images.update(image_id, protected=False)
                 self.images.delete(image_id)
 
 

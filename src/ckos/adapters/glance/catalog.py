@@ -119,7 +119,10 @@ class GlanceCatalog(ImageCatalog):
         changed("retired", project, image_id)
 
     def delete_image(self, project: ProjectRef, image_id: str) -> None:
-        self._ours(project, image_id)
+        # An operator protects an image to keep it: Glance would answer 403, which is no reason
+        # to fail a whole collection. It is kept, as an image in use is, until unprotected.
+        if self._ours(project, image_id).get("protected"):
+            raise ImageInUse(f"image {image_id} is protected")
         client = self._clients.client(project)
         with translated(f"deleting image {image_id}", conflict=ImageInUse):
             client.glance.images.delete(image_id)
