@@ -9,7 +9,7 @@ tried. On Glance every test gets a tag of its own, and its images are deleted af
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 
 import pytest
 from attrs import frozen
@@ -32,7 +32,8 @@ class CatalogUnderTest:
     catalog: ImageCatalog
     tag: str
     raw_image: Callable[[ProjectRef, str], ImageRecord]  # the record as Glance shows it
-    add_foreign_image: Callable[[ProjectRef, Mapping[str, str]], str]  # created by someone else
+    # (project, properties, tags=frozenset()) -> id: an image created by someone else
+    add_foreign_image: Callable[..., str]
 
 
 def _memory(request: pytest.FixtureRequest) -> Iterator[CatalogUnderTest]:
@@ -53,7 +54,9 @@ def _glance(request: pytest.FixtureRequest) -> Iterator[CatalogUnderTest]:
             catalog=bed.catalog(clients),
             tag=bed.tag,
             raw_image=lambda project, image_id: bed.admin.record(image_id),
-            add_foreign_image=bed.foreign,
+            add_foreign_image=lambda project, properties, tags=frozenset(): bed.foreign(
+                project, properties, tags=tuple(tags)
+            ),
         )
 
 
@@ -85,7 +88,7 @@ def raw_image(under_test: CatalogUnderTest) -> Callable[[ProjectRef, str], Image
 
 
 @pytest.fixture
-def add_foreign_image(under_test: CatalogUnderTest) -> Callable[[ProjectRef, Mapping[str, str]], str]:
+def add_foreign_image(under_test: CatalogUnderTest) -> Callable[..., str]:
     return under_test.add_foreign_image
 
 

@@ -6,6 +6,7 @@ import io
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from typing import Protocol
 
 import pytest
 from attrs import evolve
@@ -24,7 +25,12 @@ from ckos.domain.ports import ImageCatalog
 from support.appliances import CENTOS, DATA, IMAGE, SHA512, UBUNTU, live, uploaded
 
 RawImage = Callable[[ProjectRef, str], ImageRecord]
-AddForeign = Callable[[ProjectRef, Mapping[str, str]], str]
+
+
+class AddForeign(Protocol):
+    def __call__(
+        self, project: ProjectRef, properties: Mapping[str, str], *, tags: frozenset[str] = ...
+    ) -> str: ...
 
 
 class RecordingStream:
@@ -325,3 +331,19 @@ def test_images_without_our_tag_are_never_listed_nor_touched(
     with pytest.raises(CatalogNotFound):
         catalog.update_metadata(project_a, snapshot, CENTOS)
     assert raw_image(project_a, snapshot) == before
+
+
+def test_an_image_with_our_tag_naming_no_appliance_is_not_ours(
+    catalog: ImageCatalog, project_a: ProjectRef, raw_image: RawImage, add_foreign_image: AddForeign, tag: str
+) -> None:
+    tagged = add_foreign_image(project_a, {"APPLIANCE_ID": UBUNTU.identifier}, tags=frozenset({tag}))
+    before = raw_image(project_a, tagged)
+    assert catalog.list_images(project_a) == []
+    for call in (catalog.get_image, catalog.mark_active, catalog.delete_image):
+        with pytest.raises(CatalogNotFound):
+            call(project_a, tagged)
+    with pytest.raises(CatalogNotFound):
+        catalog.retire(project_a, tagged, 1700000000)
+    with pytest.raises(CatalogNotFound):
+        catalog.update_metadata(project_a, tagged, UBUNTU)
+    assert raw_image(project_a, tagged) == before

@@ -95,10 +95,7 @@ class GlanceCatalog(ImageCatalog):
         changed("uploaded", project, image_id)
 
     def get_image(self, project: ProjectRef, image_id: str) -> ManagedImage:
-        managed = to_managed(from_glance(self._ours(project, image_id)), project, self._tag)
-        if managed is None:
-            raise CatalogNotFound(f"image {image_id} in project {project} is not one of ours")
-        return managed
+        return self._managed(project, image_id)[1]
 
     def mark_active(self, project: ProjectRef, image_id: str) -> None:
         image = self._ours(project, image_id)
@@ -129,13 +126,18 @@ class GlanceCatalog(ImageCatalog):
         changed("deleted", project, image_id)
 
     def _ours(self, project: ProjectRef, image_id: str) -> Mapping[str, Any]:
+        return self._managed(project, image_id)[0]
+
+    def _managed(self, project: ProjectRef, image_id: str) -> tuple[Mapping[str, Any], ManagedImage]:
         client = self._clients.client(project)
         with translated(f"reading image {image_id}"):
             image: Mapping[str, Any] = client.glance.images.get(image_id)
-        # Never touch another project's image, or one without our tag (a user's snapshot).
-        if image.get("owner") != client.project_id or self._tag not in (image.get("tags") or []):
+        # Never touch another project's image, one without our tag (a user's snapshot), or one
+        # naming no appliance (tagged by hand): as listing never shows them.
+        managed = to_managed(from_glance(image), project, self._tag)
+        if image.get("owner") != client.project_id or managed is None:
             raise CatalogNotFound(f"no image {image_id} of ours in project {project}")
-        return image
+        return image, managed
 
     def _update(self, project: ProjectRef, image_id: str, remove: list[str], **changes: Any) -> None:
         client = self._clients.client(project)
