@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from attrs import field, frozen
@@ -106,7 +106,7 @@ def from_glance(image: Mapping[str, Any]) -> ImageRecord:
         visibility=str(image.get("visibility") or ""),
         os_hidden=bool(image.get("os_hidden")),
         status=str(image.get("status") or "queued"),
-        created_at=int(datetime.fromisoformat(str(image["created_at"])).timestamp()),
+        created_at=_unix_seconds(str(image["created_at"])),
         tags=frozenset(image.get("tags") or ()),
         properties=glance_properties(image),
         size=image.get("size"),
@@ -114,3 +114,9 @@ def from_glance(image: Mapping[str, Any]) -> ImageRecord:
         os_hash_algo=image.get("os_hash_algo"),
         os_hash_value=image.get("os_hash_value"),
     )
+
+
+def _unix_seconds(timestamp: str) -> int:
+    moment = datetime.fromisoformat(timestamp)
+    # Glance writes UTC ("...Z"); a time without a zone is UTC too, never the host's local time.
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
