@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -10,6 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ckos.adapters.image_data.local import LocalImageFiles
 from ckos.adapters.image_data.remote import RemoteImageDownloads
@@ -88,6 +91,40 @@ def test_read_without_size_returns_the_rest() -> None:
         assert stream.read(10) == CONTENT[:10]
         assert stream.read() == CONTENT[10:]
         assert stream.read(10) == b""
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pieces=st.lists(st.integers(min_value=1, max_value=3000), min_size=0, max_size=12),
+    reads=st.lists(st.integers(min_value=1, max_value=5000), min_size=1, max_size=8),
+)
+def test_reads_of_any_size_return_exactly_the_body_whatever_pieces_it_arrives_in(
+    pieces: list[int], reads: list[int]
+) -> None:
+    body = bytes(n % 251 for n in range(sum(pieces)))
+    offsets = [sum(pieces[:n]) for n in range(len(pieces) + 1)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        stream = [body[start:end] for start, end in itertools.pairwise(offsets)]
+        return httpx.Response(200, stream=httpx.ByteStream(b"") if not stream else _Pieces(stream))
+
+    received = b""
+    with downloads(handler).open(remote()) as stream:
+        for size in itertools.cycle(reads):
+            chunk = stream.read(size)
+            assert len(chunk) == min(size, len(body) - len(received))
+            if not chunk:
+                break
+            received += chunk
+    assert received == body
+
+
+class _Pieces(httpx.SyncByteStream):
+    def __init__(self, pieces: list[bytes]) -> None:
+        self._pieces = pieces
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._pieces
 
 
 @pytest.mark.parametrize("status", [401, 403, 404, 500, 503])

@@ -14,9 +14,6 @@ from ckos.domain.errors import SourceForbidden, SourceUnavailable
 from ckos.domain.model import ImageSource, TransferMode
 from ckos.domain.ports import ImageData, Readable
 
-CHUNK = 65536
-
-
 class RemoteImageDownloads(ImageData):
     """Streams http(s) sources; never writes them to disk, never names their credentials."""
 
@@ -57,7 +54,8 @@ class RemoteImageDownloads(ImageData):
                 if response.status_code != httpx.codes.OK:
                     status = f"{response.status_code} {response.reason_phrase}"
                     raise SourceUnavailable(f"{label} answered HTTP {status}")
-                yield _BodyReader(response.iter_bytes(CHUNK), label, request.secrets)
+                # As the network delivers: re-chunking to a fixed size would copy every byte again.
+                yield _BodyReader(response.iter_bytes(), label, request.secrets)
         except httpx.HTTPError as error:
             raise SourceUnavailable(
                 f"{label}: download failed: {_redacted(error, request.secrets)}"
@@ -100,27 +98,39 @@ class _Request:
 
 
 class _BodyReader:
-    """A response body as a Readable, network errors turned into the domain's."""
+    """A response body as a Readable, network errors turned into the domain's.
+
+    The body arrives in the pieces the network gives (64 KiB from httpcore); a read joins whole
+    pieces and splits only the last one, so every byte is copied once here, whatever the sizes.
+    """
 
     def __init__(self, chunks: Iterator[bytes], label: str, secrets: list[str]) -> None:
         self._chunks = chunks
         self._label = label
         self._secrets = secrets
-        self._pending = b""
+        self._rest = b""  # what the last read's last piece held beyond the size asked for
         self._done = False
 
     def read(self, size: int = -1, /) -> bytes:
-        while not self._done and (size < 0 or len(self._pending) < size):
+        parts = [self._rest] if self._rest else []
+        have = len(self._rest)
+        self._rest = b""
+        while not self._done and (size < 0 or have < size):
             try:
-                self._pending += next(self._chunks)
+                piece = next(self._chunks)
             except StopIteration:
                 self._done = True
             except httpx.HTTPError as error:
                 reason = _redacted(error, self._secrets)
                 raise SourceUnavailable(f"{self._label}: download failed: {reason}") from None
-        end = len(self._pending) if size < 0 else size
-        data, self._pending = self._pending[:end], self._pending[end:]
-        return data
+            else:
+                parts.append(piece)
+                have += len(piece)
+        if 0 <= size < have:
+            last = parts[-1]
+            cut = len(last) - (have - size)
+            parts[-1], self._rest = last[:cut], last[cut:]
+        return b"".join(parts)
 
 
 def _label(url: httpx.URL) -> str:
