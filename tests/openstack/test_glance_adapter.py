@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 from attrs import evolve
-from keystoneauth1 import session as ks_session
 
 from ckos.adapters.glance import catalog as catalog_module
 from ckos.domain.errors import CatalogNotFound, ImageInUse, TransferMismatch
 from ckos.domain.model import ImageState, ProjectRef
 from ckos.domain.ports import ImageCatalog
 from ckos.domain.transfer import VerifyingReader
-from support.appliances import CENTOS, DATA, IMAGE, UBUNTU, live
+from support.appliances import CENTOS, DATA, IMAGE, UBUNTU, live, uploaded
 from support.glance_testbed import EXAMPLE, FEDCLOUD, GlanceTestbed
+from support.request_log import record_requests
 
 
 class RecordingReader:
@@ -52,6 +52,31 @@ def test_an_upload_whose_stream_fails_raises_that_very_error_and_leaves_a_deleta
     assert catalog.list_images(FEDCLOUD) == []
 
 
+def test_each_change_is_one_read_and_one_patch(
+    testbed: GlanceTestbed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = testbed.catalog()
+    catalog.create_image(FEDCLOUD, CENTOS)  # the first create of a client reads the image schema
+    image_id = uploaded(catalog, FEDCLOUD)
+    log = record_requests(monkeypatch)
+    one_change = [("GET", f"/v2/images/{image_id}"), ("PATCH", f"/v2/images/{image_id}")]
+    changes: list[Callable[[], None]] = [
+        lambda: catalog.mark_active(FEDCLOUD, image_id),
+        lambda: catalog.update_metadata(FEDCLOUD, image_id, evolve(UBUNTU, description="")),
+        lambda: catalog.retire(FEDCLOUD, image_id, 1700000000),
+        lambda: catalog.mark_active(FEDCLOUD, image_id),
+    ]
+    for change in changes:
+        log.clear()
+        change()
+        assert [(r.method, r.url) for r in log] == one_change
+    log.clear()
+    catalog.create_image(FEDCLOUD, UBUNTU)
+    assert [(r.method, r.url) for r in log] == [("POST", "/v2/images")]
+    image = catalog.get_image(FEDCLOUD, image_id)
+    assert (image.live, image.retired_at, image.appliance) == (True, None, evolve(UBUNTU, description=""))
+
+
 def test_a_protected_image_is_kept_as_in_use(testbed: GlanceTestbed) -> None:
     catalog = testbed.catalog()
     image_id = live(catalog, FEDCLOUD)
@@ -77,18 +102,11 @@ def test_the_listing_filters_on_the_server_and_reads_every_page(
     testbed.foreign(FEDCLOUD, {"APPLIANCE_ID": "app-0", "APPLIANCE_IMAGE_LIST_ID": "l"})
     testbed.foreign(EXAMPLE, {"APPLIANCE_ID": "app-0", "APPLIANCE_IMAGE_LIST_ID": "l"},
                     tags=(testbed.tag,), visibility="public")  # fmt: skip
-    urls: list[str] = []
-    original = ks_session.Session.request
-
-    def request(self: ks_session.Session, url: str, method: str, *args: Any, **kwargs: Any) -> Any:
-        urls.append(url)
-        return original(self, url, method, *args, **kwargs)
-
-    monkeypatch.setattr(ks_session.Session, "request", request)
+    log = record_requests(monkeypatch)
     monkeypatch.setattr(catalog_module, "PAGE_SIZE", 2)
 
     assert {image.image_id for image in catalog.list_images(FEDCLOUD)} == visible | hidden
-    listings = [url for url in urls if url.startswith("/v2/images?")]
+    listings = [r.url for r in log if r.url.startswith("/v2/images?")]
     owner = f"owner={testbed.project_id(FEDCLOUD)}"
     assert all(owner in url and f"tag={testbed.tag}" in url and "limit=2" in url for url in listings)
     assert sum("marker=" in url for url in listings) >= 2  # both hidden and visible images paged

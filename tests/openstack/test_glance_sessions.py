@@ -11,8 +11,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from attrs import frozen
-from keystoneauth1 import session as ks_session
 
 from ckos.adapters.glance.catalog import GlanceCatalog
 from ckos.adapters.glance.sessions import ProjectClients
@@ -21,27 +19,12 @@ from ckos.domain.model import ProjectRef
 from support.appliances import UBUNTU, live
 from support.glance_admin import ckos_credentials
 from support.glance_testbed import FEDCLOUD, OTHER, GlanceTestbed
-
-
-@frozen
-class Request:
-    session: ks_session.Session
-    method: str
-    url: str
+from support.request_log import Request, record_requests
 
 
 @pytest.fixture
 def http_log(monkeypatch: pytest.MonkeyPatch) -> list[Request]:
-    """Every request made through a keystoneauth session (Keystone's and Glance's alike)."""
-    log: list[Request] = []
-    original = ks_session.Session.request
-
-    def request(self: ks_session.Session, url: str, method: str, *args: Any, **kwargs: Any) -> Any:
-        log.append(Request(self, method, url))
-        return original(self, url, method, *args, **kwargs)
-
-    monkeypatch.setattr(ks_session.Session, "request", request)
-    return log
+    return record_requests(monkeypatch)
 
 
 def token_requests(log: list[Request]) -> list[Request]:

@@ -8,6 +8,8 @@ from typing import Any
 from ckos.adapters.catalog_log import changed
 from ckos.adapters.glance.errors import translated
 from ckos.adapters.glance.limits import check_fields
+from ckos.adapters.glance.patch import MEDIA_TYPE as PATCH_MEDIA_TYPE
+from ckos.adapters.glance.patch import image_patch
 from ckos.adapters.glance.properties import (
     RETIRED_AT,
     STATUS,
@@ -39,6 +41,7 @@ class GlanceCatalog(ImageCatalog):
         self._tag = tag
         self._visibility = visibility
         self._ram_unit = ram_unit
+        self._offered: tuple[frozenset[str], frozenset[str]] | None = None  # disk, container formats
 
     def list_images(self, project: ProjectRef, *, appliance_id: str | None = None) -> Sequence[ManagedImage]:
         client = self._clients.client(project)
@@ -141,8 +144,11 @@ class GlanceCatalog(ImageCatalog):
 
     def _update(self, project: ProjectRef, image_id: str, remove: list[str], **changes: Any) -> None:
         client = self._clients.client(project)
+        headers = {"Content-Type": PATCH_MEDIA_TYPE}
         with translated(f"updating image {image_id}"):
-            client.glance.images.update(image_id, remove_props=remove or None, **changes)
+            client.glance.http_client.patch(
+                f"/v2/images/{image_id}", headers=headers, data=image_patch(changes, remove)
+            )
 
     def _fields(self, appliance: Appliance) -> ImageFields:
         fields = encode(appliance, ram_unit=self._ram_unit)
@@ -150,11 +156,15 @@ class GlanceCatalog(ImageCatalog):
         return fields
 
     def _check_formats(self, glance: Any, fields: ImageFields) -> None:
-        with translated("reading Glance's image schema"):
-            schema = glance.schemas.get("image").raw()
-        offered = schema["properties"]
-        disks = offered.get("disk_format", {}).get("enum") or []
-        containers = offered.get("container_format", {}).get("enum") or []
+        # One Glance serves every project, and its formats change only with its configuration:
+        # read them once (a restart of the daemon sees a change).
+        if self._offered is None:
+            with translated("reading Glance's image schema"):
+                offered = glance.schemas.get("image").raw()["properties"]
+            disks = offered.get("disk_format", {}).get("enum") or []
+            containers = offered.get("container_format", {}).get("enum") or []
+            self._offered = frozenset(disks), frozenset(containers)
+        disks, containers = self._offered
         if fields.disk_format not in disks or fields.container_format not in containers:
             raise UnsupportedFormat(
                 f"Glance offers no disk format {fields.disk_format} in container {fields.container_format}"
