@@ -11,8 +11,10 @@ from ckos.adapters.glance.sessions import Credentials, ProjectClients
 from ckos.adapters.image_data.local import LocalImageFiles
 from ckos.adapters.image_data.remote import RemoteImageDownloads
 from ckos.adapters.image_data.sources import ImageSources
+from ckos.adapters.image_data.transfers import Transfers
 from ckos.adapters.mapping_json import JsonVODirectory, MappingError
 from ckos.adapters.memory_catalog import MemoryCatalog
+from ckos.adapters.metrics import Metrics
 from ckos.config import ConfigError, Settings
 from ckos.domain.backend import Backend
 from ckos.domain.context import Context, LifecyclePolicy
@@ -25,6 +27,8 @@ class Application:
     backend: Backend
     directory: VODirectory
     catalog: ImageCatalog
+    transfers: Transfers  # every image read, interruptible per call, counted for the metrics
+    metrics: Metrics  # always counted; served over HTTP only when [metrics] listen is set
 
 
 def build(
@@ -39,13 +43,21 @@ def build(
     clock = clock or SystemClock()
     directory = directory or _directory(settings)
     catalog = catalog or _catalog(settings, clock)
-    image_data = image_data or _image_data(settings)
+    # Fakes are wrapped too: tests see the same interruption and counting as the daemon.
+    transfers = Transfers(image_data or _image_data(settings))
     policy = LifecyclePolicy(
         retire_grace=settings.lifecycle.retire_grace,
         stale_upload_after=settings.lifecycle.stale_upload_after,
     )
-    context = Context(catalog=catalog, image_data=image_data, directory=directory, clock=clock, policy=policy)
-    return Application(settings=settings, backend=Backend(context), directory=directory, catalog=catalog)
+    context = Context(catalog=catalog, image_data=transfers, directory=directory, clock=clock, policy=policy)
+    return Application(
+        settings=settings,
+        backend=Backend(context),
+        directory=directory,
+        catalog=catalog,
+        transfers=transfers,
+        metrics=Metrics(transfers),
+    )
 
 
 def _directory(settings: Settings) -> JsonVODirectory:

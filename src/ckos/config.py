@@ -29,6 +29,7 @@ class ServerSettings:
     listen: str = "127.0.0.1:50051"
     allow_insecure_remote: bool = False
     shutdown_grace: float = 30.0
+    health_interval: float = 30.0  # seconds between checks of every mapped project; 0 = off
     tls: TLSSettings = TLSSettings()
 
 

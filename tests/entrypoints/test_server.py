@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 from ckos.config import ServerSettings
 from ckos.domain import errors
 from ckos.domain.model import Appliance, ImageFacts, ImageFormat, ImageSource, TransferMode
+from ckos.entrypoints import daemon
 from ckos.entrypoints.grpc import server
 from ckos.entrypoints.grpc._generated import cloudkeeper_grpc as pb
 from ckos.entrypoints.grpc.listen import InsecureListenRefused
@@ -213,7 +214,7 @@ def test_serve_stops_on_signal(number: signal.Signals) -> None:
         os.kill(os.getpid(), number)
 
     settings = ServerSettings(listen="127.0.0.1:0", shutdown_grace=0.1)
-    asyncio.run(asyncio.wait_for(server.serve(ScriptedBackend(), settings, on_ready=ready), timeout=10))
+    asyncio.run(asyncio.wait_for(daemon.serve(ScriptedBackend(), settings, on_ready=ready), timeout=10))
     assert ports
     assert ports[0] > 0
 

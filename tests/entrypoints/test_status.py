@@ -19,6 +19,7 @@ EXPECTED = {
     errors.CatalogNotFound: grpc.StatusCode.NOT_FOUND,
     errors.ImageInUse: grpc.StatusCode.FAILED_PRECONDITION,
     errors.CatalogRejected: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.TransferInterrupted: grpc.StatusCode.UNAVAILABLE,
 }
 
 DOMAIN_ERRORS = [

@@ -29,8 +29,15 @@ class Authority:
     key: ec.EllipticCurvePrivateKey
     folder: Path
 
-    def issue(self, name: str, *, server: bool, organization: str = "ckos tests") -> Identity:
-        """A certificate for `name` (CN), with an IP SAN for 127.0.0.1 when for a server."""
+    def issue(
+        self,
+        name: str,
+        *,
+        server: bool,
+        organization: str = "ckos tests",
+        addresses: tuple[str, ...] | list[str] = ("127.0.0.1",),
+    ) -> Identity:
+        """A certificate for `name` (CN); for a server, IP SANs for `addresses` and DNS localhost."""
         key = ec.generate_private_key(ec.SECP256R1())
         subject = x509.Name(
             [
@@ -43,10 +50,23 @@ class Authority:
             x509.ExtendedKeyUsage([usage]), critical=False
         )
         if server:
-            addresses = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            builder = builder.add_extension(x509.SubjectAlternativeName(addresses), critical=False)
+            names: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address(ip)) for ip in addresses]
+            names.append(x509.DNSName("localhost"))
+            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         certificate = builder.sign(self.key, hashes.SHA256())
         return _write(self.folder, name, certificate, key)
+
+    def intermediate(self, name: str) -> Authority:
+        """A CA signed by this one; its certificate file holds only its own certificate."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        certificate = (
+            _builder(subject, self._name(), key)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .sign(self.key, hashes.SHA256())
+        )
+        identity = _write(self.folder, name.replace(" ", "-"), certificate, key)
+        return Authority(identity.certificate, key, self.folder)
 
     def _name(self) -> x509.Name:
         return x509.load_pem_x509_certificate(self.certificate.read_bytes()).subject

@@ -51,3 +51,7 @@ class ImageInUse(CkosError):
 
 class CatalogRejected(CkosError):
     """The catalog refused the request as invalid (e.g. a value it does not accept)."""
+
+
+class TransferInterrupted(CkosError):
+    """The transfer was stopped: its call was cancelled, or the daemon is shutting down."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,8 +13,7 @@ from ckos import __version__
 from ckos.bootstrap import build, build_migration
 from ckos.config import ConfigError, LoggingSettings, Settings, load
 from ckos.domain.errors import CkosError
-from ckos.entrypoints import logs
-from ckos.entrypoints.grpc.server import serve
+from ckos.entrypoints import daemon, logs
 from ckos.entrypoints.migrate import migrate
 
 DEFAULT_CONFIG = Path("/etc/cloudkeeper-os/cloudkeeper-os.toml")
@@ -86,7 +84,7 @@ def _serve(settings: Settings) -> int:
     logs.configure(settings.logging)
     app = build(settings)
     logger.info("cloudkeeper-os {} starting on {}", __version__, settings.server.listen)
-    asyncio.run(serve(app.backend, settings.server))
+    daemon.run(app)
     logger.info("cloudkeeper-os stopped")
     return 0
 

@@ -1,19 +1,24 @@
-"""One Communicator call: check the client, run the blocking use case in a thread, log once.
+"""One Communicator call: check the client, run the blocking use case in a worker thread, log once.
 
-Every call is logged on one line (rpc, appliance, list, VO, outcome, duration), and every
-failure becomes a status code from status.py: never a bare UNKNOWN.
+Every call is logged on one line (rpc, appliance, list, VO, project, images, bytes, duration,
+outcome) and reported to the observers (the metrics); every failure becomes a status code from
+status.py: never a bare UNKNOWN.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 import grpc
+from attrs import frozen
 from loguru import logger
 
+from ckos.adapters.image_data.transfers import TransferScope
+from ckos.domain.outcome import Outcome
+from ckos.entrypoints.grpc.calls import CallsInProgress
 from ckos.entrypoints.grpc.peers import ClientSubjects, subject_of
 from ckos.entrypoints.grpc.status import status_of
 
@@ -30,36 +35,98 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
-async def run(
-    context: Context, rpc: str, about: dict[str, str], call: Callable[[], T], subjects: ClientSubjects
-) -> T:
-    """Run the blocking call in a thread, log it once, and turn any failure into a status code."""
-    started = time.monotonic()
-    about = {key: clip(value, FIELD_LIMIT) for key, value in about.items()}
-    subject = ", ".join(f"{key} {value!r}" for key, value in about.items() if value)
-    where = f"{rpc} ({subject})" if subject else rpc
-    log = logger.bind(rpc=rpc, **about)
-    peer = context.auth_context()
-    if not subjects.admits(peer):
-        log.bind(outcome="PERMISSION_DENIED").warning("{} refused: client {}", where, subject_of(peer))
-        await context.abort(
-            grpc.StatusCode.PERMISSION_DENIED, f"{where}: client {subject_of(peer)} is not allowed"
-        )
-    try:
-        result = await asyncio.to_thread(call)
-    except Exception as error:
-        code = status_of(error)
-        duration = time.monotonic() - started
-        log = log.bind(outcome=code.name, duration=round(duration, 3))
-        if code is grpc.StatusCode.INTERNAL:
-            # A bug, not a condition of the world: keep the traceback, tell the core little.
-            log.opt(exception=error).error("{} -> INTERNAL in {:.3f}s", where, duration)
-            details = f"{where}: internal error ({type(error).__name__}); see the backend log"
-        else:
-            # loguru formats with {}, which ruff's logging check does not know.
-            details = clip(f"{where}: {error}", DETAILS_LIMIT)
-            log.warning("{} -> {} in {:.3f}s: {}", where, code.name, duration, details)  # noqa: PLE1205
-        await context.abort(code, details)
-    duration = time.monotonic() - started
-    log.bind(outcome="OK", duration=round(duration, 3)).info("{} -> OK in {:.3f}s", where, duration)
-    return result
+@frozen
+class FinishedCall:
+    """One call as the log and the metrics see it."""
+
+    rpc: str
+    code: str  # the status code's name: "OK", or "CANCELLED" when the core went away
+    seconds: float
+    bytes_read: int  # image bytes read during the call, whether it succeeded or not
+    outcome: Outcome | None = None  # what the use case reported, when it returned
+
+
+class CallObserver(Protocol):
+    """Told of every finished call, after its log line (the metrics)."""
+
+    def call_finished(self, rpc: str, code: str, seconds: float, outcome: Outcome | None) -> None: ...
+
+
+class Invoker:
+    """Runs every call of one server; `in_progress` is what stopping the server interrupts."""
+
+    def __init__(
+        self, subjects: ClientSubjects | None = None, observers: Sequence[CallObserver] = ()
+    ) -> None:
+        self.subjects = subjects or ClientSubjects()
+        self.in_progress = CallsInProgress()
+        self._observers = tuple(observers)
+
+    async def run(self, context: Context, rpc: str, about: dict[str, str], call: Callable[[], T]) -> T:
+        """Run the blocking call in a thread, log it once, and turn any failure into a status code."""
+        started = time.monotonic()
+        about = {key: clip(value, FIELD_LIMIT) for key, value in about.items()}
+        subject = ", ".join(f"{key} {value!r}" for key, value in about.items() if value)
+        where = f"{rpc} ({subject})" if subject else rpc
+        log = logger.bind(rpc=rpc, **about)
+        peer = context.auth_context()
+        if not self.subjects.admits(peer):
+            details = f"{where}: client {subject_of(peer)} is not allowed"
+            self._finish(log, where, FinishedCall(rpc, "PERMISSION_DENIED", 0.0, 0), details)
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, details)
+        transfers = TransferScope()
+        try:
+            result = await asyncio.to_thread(self.in_progress.run, transfers, call)
+        except asyncio.CancelledError:
+            # The worker thread goes on until its next read of the image, which then fails.
+            transfers.interrupt()
+            finished = FinishedCall(rpc, "CANCELLED", time.monotonic() - started, transfers.bytes_read)
+            self._finish(
+                log, where, finished, "cancelled: transfers stopped, the unfinished image is deleted"
+            )
+            raise
+        except Exception as error:
+            code = status_of(error)
+            finished = FinishedCall(rpc, code.name, time.monotonic() - started, transfers.bytes_read)
+            if code is grpc.StatusCode.INTERNAL:
+                # A bug, not a condition of the world: keep the traceback, tell the core little.
+                details = f"{where}: internal error ({type(error).__name__}); see the backend log"
+                self._finish(log.opt(exception=error), where, finished, "")
+            else:
+                details = clip(f"{where}: {error}", DETAILS_LIMIT)
+                self._finish(log, where, finished, details)
+            await context.abort(code, details)
+        outcome = result if isinstance(result, Outcome) else None
+        finished = FinishedCall(rpc, "OK", time.monotonic() - started, transfers.bytes_read, outcome)
+        self._finish(log, where, finished, "")
+        return result
+
+    def _finish(self, log: Any, where: str, call: FinishedCall, details: str) -> None:
+        fields = _fields(call)
+        summary = "".join(f"; {name} {value}" for name, value in fields.items() if name != "duration")
+        message = f"{where} -> {call.code} in {call.seconds:.3f}s{summary}"
+        if details:
+            message = f"{message}: {details}"
+        level = "INFO" if call.code == "OK" else "ERROR" if call.code == "INTERNAL" else "WARNING"
+        # A composed message and no arguments: loguru formats nothing, so braces in values are safe.
+        log.bind(outcome=call.code, **fields).log(level, message)
+        for observer in self._observers:
+            try:
+                observer.call_finished(call.rpc, call.code, call.seconds, call.outcome)
+            except Exception:
+                logger.opt(exception=True).error("an observer failed on {}", call.rpc)
+
+
+def _fields(call: FinishedCall) -> dict[str, Any]:
+    """What the log line adds to the request's own fields: only what is known."""
+    fields: dict[str, Any] = {"duration": round(call.seconds, 3)}
+    outcome = call.outcome
+    if outcome is not None and outcome.project is not None:
+        fields["project"] = str(outcome.project)
+    if outcome is not None and outcome.images():
+        fields["images"] = ",".join(outcome.images())
+    if outcome is not None and outcome.image_id:
+        fields["data"] = "uploaded" if outcome.uploaded else "kept"
+    if call.bytes_read:
+        fields["bytes"] = call.bytes_read
+    return fields

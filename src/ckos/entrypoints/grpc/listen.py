@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import ssl
 
 import grpc
 
@@ -56,4 +57,27 @@ def server_credentials(tls: TLSSettings) -> grpc.ServerCredentials:
         chain, key, client_ca = (path.read_bytes() for path in (tls.certificate, tls.key, tls.client_ca))
     except OSError as error:
         raise ConfigError(f"server.tls: cannot read {error.filename}: {error.strerror}") from None
+    _check_pem(tls)
     return grpc.ssl_server_credentials([(key, chain)], root_certificates=client_ca, require_client_auth=True)
+
+
+def _check_pem(tls: TLSSettings) -> None:
+    """Refuse unusable files with a clear message; grpcio would only fail to bind the port."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+
+    def no_passphrase() -> str:
+        raise ConfigError(f"server.tls.key {tls.key} is encrypted: give a key without a passphrase")
+
+    try:
+        context.load_cert_chain(str(tls.certificate), str(tls.key), password=no_passphrase)
+    except ssl.SSLError as error:
+        raise ConfigError(
+            f"server.tls: {tls.certificate} and {tls.key} are not a PEM certificate chain and its "
+            f"private key ({error.reason or error})"
+        ) from None
+    try:
+        context.load_verify_locations(cafile=str(tls.client_ca))
+    except ssl.SSLError as error:
+        raise ConfigError(
+            f"server.tls.client_ca {tls.client_ca} holds no PEM CA certificate ({error.reason or error})"
+        ) from None

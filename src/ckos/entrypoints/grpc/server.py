@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import signal
-from collections.abc import Callable
+import contextlib
+from collections.abc import Sequence
 
 import grpc
 from attrs import frozen
@@ -14,8 +14,9 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 from loguru import logger
 
 from ckos.config import ConfigError, ServerSettings
-from ckos.entrypoints.grpc import listen
+from ckos.entrypoints.grpc import health_watch, listen
 from ckos.entrypoints.grpc.contract import COMMUNICATOR
+from ckos.entrypoints.grpc.invocation import CallObserver, Invoker
 from ckos.entrypoints.grpc.peers import ClientSubjects
 from ckos.entrypoints.grpc.servicer import Communicator, CommunicatorBackend
 from ckos.entrypoints.grpc.strict import descriptor_set
@@ -28,7 +29,8 @@ OPTIONS = (
     # Without this a second backend on the same port would silently share its calls.
     ("grpc.so_reuseport", 0),
 )
-HEALTH_NAMES = (health.OVERALL_HEALTH, COMMUNICATOR.name)
+# After the grace, interrupted calls delete the images they were creating: time for that.
+CLEANUP_SECONDS = 30.0
 
 
 @frozen
@@ -36,11 +38,25 @@ class RunningServer:
     server: grpc.aio.Server
     port: int
     health: health.aio.HealthServicer
+    invoker: Invoker
+    health_watch: asyncio.Task[None] | None = None
 
     async def stop(self, grace: float | None) -> None:
-        """Report NOT_SERVING, then let calls in progress finish for up to `grace` seconds."""
+        """Report NOT_SERVING and refuse new calls; let calls in progress finish for up to `grace`
+        seconds, then interrupt their transfers and wait for their clean-up."""
+        if self.health_watch is not None:
+            self.health_watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.health_watch
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+        running = self.invoker.in_progress.interrupt_all()
+        if running:
+            logger.warning(
+                "{} call(s) still running after the grace: their transfers are interrupted", running
+            )
+        if not await asyncio.to_thread(self.invoker.in_progress.wait_finished, CLEANUP_SECONDS):
+            logger.error("calls still running {}s after being interrupted: stopping anyway", CLEANUP_SECONDS)
 
 
 def reflection_pool() -> descriptor_pool.DescriptorPool:
@@ -55,14 +71,23 @@ def reflection_pool() -> descriptor_pool.DescriptorPool:
     return pool
 
 
-async def start(backend: CommunicatorBackend, settings: ServerSettings) -> RunningServer:
-    """Build, bind and start the server; raises before binding anything if a handler is missing."""
+async def start(
+    backend: CommunicatorBackend,
+    settings: ServerSettings,
+    *,
+    observers: Sequence[CallObserver] = (),
+    check: health_watch.ProjectChecks | None = None,
+) -> RunningServer:
+    """Build, bind and start the server; raises before binding anything if a handler is missing.
+
+    With `check`, the health service follows it every settings.health_interval seconds.
+    """
     tls = settings.tls
     if tls.allowed_subjects and tls.certificate is None:
         # Without TLS no client has a subject: every call would be refused.
         raise ConfigError("server.tls.allowed_subjects needs TLS: set server.tls.certificate")
-    communicator = Communicator(backend, ClientSubjects(tls.allowed_subjects))
-    handler = COMMUNICATOR.generic_handler(communicator.bindings())
+    invoker = Invoker(ClientSubjects(tls.allowed_subjects), observers)
+    handler = COMMUNICATOR.generic_handler(Communicator(backend, invoker).bindings())
     server = grpc.aio.server(options=OPTIONS)
     server.add_generic_rpc_handlers([handler])
     health_servicer = health.aio.HealthServicer()
@@ -72,32 +97,9 @@ async def start(backend: CommunicatorBackend, settings: ServerSettings) -> Runni
     )
     port = listen.bind(server, settings)
     # Set before starting, so that no health check ever sees the services as unknown.
-    for name in HEALTH_NAMES:
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    await health_watch.set_status(health_servicer, serving=True)
     await server.start()
-    return RunningServer(server, port, health_servicer)
-
-
-async def serve(
-    backend: CommunicatorBackend, settings: ServerSettings, *, on_ready: Callable[[int], None] | None = None
-) -> None:
-    """Serve until SIGTERM or SIGINT, then stop with settings.shutdown_grace seconds of grace.
-
-    `on_ready` is called with the bound port once the server accepts calls.
-    """
-    running = await start(backend, settings)
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    signals = (signal.SIGTERM, signal.SIGINT)
-    for number in signals:
-        loop.add_signal_handler(number, stopping.set)
-    try:
-        logger.info("serving {} on port {}", COMMUNICATOR.name, running.port)
-        if on_ready is not None:
-            on_ready(running.port)
-        await stopping.wait()
-        logger.info("stopping: {}s of grace for calls in progress", settings.shutdown_grace)
-    finally:
-        for number in signals:
-            loop.remove_signal_handler(number)
-        await running.stop(settings.shutdown_grace)
+    watcher = None
+    if check is not None and settings.health_interval > 0:
+        watcher = asyncio.create_task(health_watch.watch(health_servicer, check, settings.health_interval))
+    return RunningServer(server, port, health_servicer, invoker, watcher)

@@ -9,10 +9,10 @@ from typing import Any, Protocol, TypeVar
 import grpc
 
 from ckos.domain.model import Appliance, ImageSource
-from ckos.entrypoints.grpc import contract, invocation, wire
+from ckos.entrypoints.grpc import contract, wire
 from ckos.entrypoints.grpc._generated import cloudkeeper_grpc as pb
 from ckos.entrypoints.grpc._generated.google.protobuf import Empty
-from ckos.entrypoints.grpc.peers import ClientSubjects
+from ckos.entrypoints.grpc.invocation import Invoker
 from ckos.entrypoints.grpc.registration import Bound
 
 T = TypeVar("T")
@@ -35,9 +35,9 @@ class CommunicatorBackend(Protocol):
 
 
 class Communicator:
-    def __init__(self, backend: CommunicatorBackend, subjects: ClientSubjects | None = None) -> None:
+    def __init__(self, backend: CommunicatorBackend, invoker: Invoker | None = None) -> None:
         self._backend = backend
-        self._subjects = subjects or ClientSubjects()
+        self._invoker = invoker or Invoker()
 
     def bindings(self) -> list[Bound]:
         return [
@@ -106,7 +106,7 @@ class Communicator:
         return Empty()
 
     async def _run(self, context: Context, rpc: str, about: dict[str, str], call: Callable[[], T]) -> T:
-        return await invocation.run(context, rpc, about, call, self._subjects)
+        return await self._invoker.run(context, rpc, about, call)
 
     # The blocking parts, run in a worker thread: decoding is inside so its errors map too.
 

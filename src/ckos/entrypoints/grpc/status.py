@@ -21,6 +21,8 @@ STATUS_OF_ERROR: Mapping[type[errors.CkosError], grpc.StatusCode] = {
     errors.CatalogNotFound: grpc.StatusCode.NOT_FOUND,
     errors.ImageInUse: grpc.StatusCode.FAILED_PRECONDITION,
     errors.CatalogRejected: grpc.StatusCode.FAILED_PRECONDITION,
+    # Cancelled by the core, or cut short by a stopping daemon: worth trying again later.
+    errors.TransferInterrupted: grpc.StatusCode.UNAVAILABLE,
 }
 
 
