@@ -66,7 +66,9 @@ def test_health_is_serving(channel: grpc.Channel, name: str) -> None:
 
 def test_reflection_describes_the_service(channel: grpc.Channel) -> None:
     database = ProtoReflectionDescriptorDatabase(channel)
-    assert SERVICE in set(database.get_services())
+    # What `grpcurl list` shows.
+    health, reflection = "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"
+    assert {SERVICE, health, reflection} <= set(database.get_services())
     pool = descriptor_pool.DescriptorPool(database)
     methods = pool.FindServiceByName(SERVICE).methods_by_name
     assert methods["Appliances"].output_type.full_name == "cloudkeeper_grpc.Appliance"

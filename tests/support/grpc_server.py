@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 
@@ -12,6 +12,7 @@ from attrs import evolve
 
 from ckos.config import ServerSettings
 from ckos.entrypoints.grpc import server
+from ckos.entrypoints.grpc.invocation import CallObserver
 from ckos.entrypoints.grpc.servicer import CommunicatorBackend
 
 STARTUP_TIMEOUT = 10.0
@@ -19,7 +20,12 @@ STOP_GRACE = 1.0
 
 
 @contextmanager
-def running_server(backend: CommunicatorBackend, settings: ServerSettings | None = None) -> Iterator[str]:
+def running_server(
+    backend: CommunicatorBackend,
+    settings: ServerSettings | None = None,
+    *,
+    observers: Sequence[CallObserver] = (),
+) -> Iterator[str]:
     """Serve `backend` on 127.0.0.1 at a free port; yields "127.0.0.1:PORT".
 
     `settings` (e.g. with TLS) are used as given, except that the address is always
@@ -31,7 +37,7 @@ def running_server(backend: CommunicatorBackend, settings: ServerSettings | None
     thread.start()
     try:
         started: Future[server.RunningServer] = asyncio.run_coroutine_threadsafe(
-            server.start(backend, settings), loop
+            server.start(backend, settings, observers=observers), loop
         )
         running = started.result(timeout=STARTUP_TIMEOUT)
         try:
