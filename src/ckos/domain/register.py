@@ -53,7 +53,7 @@ def _create_verified(
         image_id = ctx.catalog.create_image(project, appliance)
         with ctx.in_flight.track(image_id):
             try:
-                reader = VerifyingReader(stream, facts, label)
+                reader = source_open.enter_context(VerifyingReader(stream, facts, label))
                 ctx.catalog.upload(project, image_id, reader)
                 source_open.close()  # read to its end: let go of the file or connection now
                 reader.verify()

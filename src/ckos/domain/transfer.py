@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import Future, ThreadPoolExecutor
+from types import TracebackType
 
 from ckos.domain.errors import TransferMismatch
 from ckos.domain.model import ImageFacts
@@ -10,13 +12,21 @@ from ckos.domain.ports import Readable
 
 
 class VerifyingReader:
-    """Wraps a stream; fails as soon as it yields more bytes than announced."""
+    """Wraps a stream; fails as soon as it yields more bytes than announced.
+
+    Each chunk is hashed on a helper thread while the caller sends it on (hashlib lets go of the
+    GIL), one chunk behind the reads: SHA-512 is the one cost a plain upload does not have, and
+    off the sending thread it costs the transfer no time while a core is free. Close it (or use
+    it as a context manager) to let the thread go.
+    """
 
     def __init__(self, stream: Readable, expected: ImageFacts, label: str) -> None:
         self._stream = stream
         self._expected = expected
         self._label = label
         self._sha512 = hashlib.sha512()
+        self._hasher = ThreadPoolExecutor(1, thread_name_prefix="ckos-sha512")
+        self._hashing: Future[None] | None = None
         self.count = 0
 
     def read(self, size: int = -1, /) -> bytes:
@@ -27,11 +37,14 @@ class VerifyingReader:
                 f"{self._label}: size mismatch, image is larger than the announced "
                 f"{self._expected.size} bytes ({self.count} read so far)"
             )
-        self._sha512.update(chunk)
+        self._hashed()  # in order, and never more than one chunk held for hashing
+        if chunk:
+            self._hashing = self._hasher.submit(self._sha512.update, chunk)
         return chunk
 
     @property
     def sha512(self) -> str:
+        self._hashed()
         return self._sha512.hexdigest()
 
     def verify(self) -> None:
@@ -45,3 +58,21 @@ class VerifyingReader:
                 f"{self._label}: checksum mismatch, expected SHA-512 {self._expected.checksum}, "
                 f"got {self.sha512}"
             )
+
+    def close(self) -> None:
+        """Finish hashing what was read and stop the helper thread; the digest stays readable."""
+        self._hashed()
+        self._hasher.shutdown(wait=True)
+
+    def __enter__(self) -> VerifyingReader:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _hashed(self) -> None:
+        if self._hashing is not None:
+            self._hashing.result()
+            self._hashing = None
