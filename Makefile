@@ -30,9 +30,11 @@ check: $(READY)
 test: check
 	$(BIN)/pytest
 
-# Glance and Keystone requests per steady-state sync, on a devcloud of its own (a few minutes).
+# Glance and Keystone requests per steady-state sync, then image transfer speed and the daemon's
+# memory against the glance command line; each on a devcloud of its own (about 10 minutes in all).
 bench: $(READY)
 	$(BIN)/python bench/requests_per_sync.py
+	$(BIN)/python bench/transfer.py
 
 generate: $(READY)
 	$(BIN)/python scripts/generate_proto.py
