@@ -71,9 +71,9 @@ class Invoker:
         log = logger.bind(rpc=rpc, **about)
         peer = context.auth_context()
         if not self.subjects.admits(peer):
-            details = f"{where}: client {subject_of(peer)} is not allowed"
-            self._finish(log, where, FinishedCall(rpc, "PERMISSION_DENIED", 0.0, 0), details)
-            await context.abort(grpc.StatusCode.PERMISSION_DENIED, details)
+            reason = f"client {subject_of(peer)} is not allowed"
+            self._finish(log, where, FinishedCall(rpc, "PERMISSION_DENIED", 0.0, 0), reason)
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, f"{where}: {reason}")
         transfers = TransferScope()
         try:
             result = await asyncio.to_thread(self.in_progress.run, transfers, call)
@@ -94,19 +94,19 @@ class Invoker:
                 self._finish(log.opt(exception=error), where, finished, "")
             else:
                 details = clip(f"{where}: {error}", DETAILS_LIMIT)
-                self._finish(log, where, finished, details)
+                self._finish(log, where, finished, clip(str(error), DETAILS_LIMIT))
             await context.abort(code, details)
         outcome = result if isinstance(result, Outcome) else None
         finished = FinishedCall(rpc, "OK", time.monotonic() - started, transfers.bytes_read, outcome)
         self._finish(log, where, finished, "")
         return result
 
-    def _finish(self, log: Any, where: str, call: FinishedCall, details: str) -> None:
+    def _finish(self, log: Any, where: str, call: FinishedCall, reason: str) -> None:
         fields = _fields(call)
         summary = "".join(f"; {name} {value}" for name, value in fields.items() if name != "duration")
         message = f"{where} -> {call.code} in {call.seconds:.3f}s{summary}"
-        if details:
-            message = f"{message}: {details}"
+        if reason:
+            message = f"{message}: {reason}"
         level = "INFO" if call.code == "OK" else "ERROR" if call.code == "INTERNAL" else "WARNING"
         # A composed message and no arguments: loguru formats nothing, so braces in values are safe.
         log.bind(outcome=call.code, **fields).log(level, message)
