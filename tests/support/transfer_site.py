@@ -23,8 +23,10 @@ from attrs import define, evolve, field, frozen
 from loguru import logger
 
 from ckos import config
+from ckos.adapters.glance.catalog import GlanceCatalog
+from ckos.adapters.glance.sessions import Credentials, ProjectClients
 from ckos.bootstrap import Application, build
-from ckos.config import ImageSettings
+from ckos.config import ImageSettings, Settings
 from support.devcloud import DevCloud
 from support.fakes import ManualClock
 from support.grpc_server import running_server
@@ -285,9 +287,14 @@ def captured_logs(into: list[str]) -> Iterator[None]:
 
 @contextmanager
 def transfer_site(
-    cloud: DevCloud, directory: Path, images: Callable[[ImageSettings], ImageSettings] | None = None
+    cloud: DevCloud,
+    directory: Path,
+    images: Callable[[ImageSettings], ImageSettings] | None = None,
+    *,
+    glance_via: str | None = None,
 ) -> Iterator[TransferSite]:
-    """ckos configured for the cloud (its own tag, spool and temp folder), serving on a free port.
+    """ckos configured for the cloud (its own tag, spool and temp folder), serving on a free port;
+    with glance_via, ckos reaches Glance at that URL instead of the catalog's (a proxy).
 
     Whatever carries the site's tag is deleted afterwards.
     """
@@ -304,7 +311,10 @@ def transfer_site(
         glance=evolve(configured.glance, tag=tag),
     )
     clock = ManualClock(int(time.time()))
-    app = build(settings, clock=clock)
+    catalog = None
+    if glance_via is not None:
+        catalog = GlanceCatalog(ProjectClients(_credentials(settings, glance_via)), tag=tag)
+    app = build(settings, clock=clock, catalog=catalog)
     admin = glanceclient.Client("2", session=cloud.admin_session(), region_name=cloud.region).images
     site_logs: list[str] = []
     client()  # generated once per session into a temporary folder: not this site's
@@ -323,6 +333,18 @@ def transfer_site(
         for hidden in (False, True):
             for image in admin.list(filters={"tag": [tag], "os_hidden": hidden}):
                 admin.delete(image["id"])
+
+
+def _credentials(settings: Settings, endpoint: str) -> Credentials:
+    openstack = settings.openstack
+    return Credentials(
+        auth_url=openstack.auth_url,
+        username=openstack.username,
+        password=openstack.password,
+        user_domain_name=openstack.user_domain_name,
+        region_name=openstack.region_name,
+        endpoint_override=endpoint,
+    )
 
 
 def _record_creations(site: TransferSite) -> None:
