@@ -137,3 +137,22 @@ def test_configured_output_goes_to_stderr(capsys: pytest.CaptureFixture[str], fo
     else:
         assert err[0].endswith("a line from ckos")
         assert "some.library: a line from a library" in err[1]
+
+
+def test_at_debug_the_libraries_that_print_headers_or_crash_stay_quiet(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    logs.configure(LoggingSettings(level="DEBUG"))
+    try:
+        logger.debug("ckos debug line")
+        logging.getLogger("keystoneauth.session").debug("REQ: curl -H 'X-Auth-Token: gAAAAABsecret'")
+        logging.getLogger("glanceclient.common.http").debug("curl -H 'X-Auth-Token: gAAAAABsecret'")
+        logging.getLogger("grpc._cython.cygrpc").debug("Loaded running loop")
+        logging.getLogger("keystoneauth.session").warning("a warning still passes")
+    finally:
+        logger.remove()
+    err = capsys.readouterr().err
+    assert "ckos debug line" in err
+    assert "a warning still passes" in err
+    assert "gAAAAAB" not in err
+    assert "Loaded running loop" not in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,15 @@ def test_check_lists_every_project(tmp_path: Path, capsys: pytest.CaptureFixture
 def test_migrate_needs_glance(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["migrate", "--config", str(_config(tmp_path))]) == 2
     assert "migration works on Glance only" in capsys.readouterr().err
+
+
+def test_a_port_already_taken_is_exit_1_with_a_clear_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = _config(tmp_path, f'[server]\nlisten = "127.0.0.1:{port}"\n')
+        assert main(["serve", "--config", str(config)]) == 1
+    assert f"could not listen on 127.0.0.1:{port}" in capsys.readouterr().err

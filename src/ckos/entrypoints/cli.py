@@ -14,6 +14,7 @@ from ckos.bootstrap import build, build_migration
 from ckos.config import ConfigError, LoggingSettings, Settings, load
 from ckos.domain.errors import CkosError
 from ckos.entrypoints import daemon, logs
+from ckos.entrypoints.grpc.listen import ListenFailed
 from ckos.entrypoints.migrate import migrate
 
 DEFAULT_CONFIG = Path("/etc/cloudkeeper-os/cloudkeeper-os.toml")
@@ -54,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"cloudkeeper-os: {error}", file=sys.stderr)
         return 2
-    except CkosError as error:
+    except (CkosError, ListenFailed) as error:
         print(f"cloudkeeper-os: {error}", file=sys.stderr)
         return 1
 

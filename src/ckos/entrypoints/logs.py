@@ -13,8 +13,10 @@ from ckos.config import LoggingSettings
 if TYPE_CHECKING:
     from loguru import Record
 
-# Libraries that log request details (headers, tokens) at DEBUG: held at WARNING.
-_CHATTY = ("keystoneauth", "glanceclient", "urllib3", "httpx", "httpcore", "hpack")
+# Held at WARNING: libraries that log request details (headers, tokens) at DEBUG; and grpc, whose
+# DEBUG lines come also from its finalizers during garbage collection, where handing them on to
+# loguru crashed the interpreter (seen when several event loops ran in one process, as in tests).
+_CHATTY = ("keystoneauth", "glanceclient", "urllib3", "httpx", "httpcore", "hpack", "grpc")
 
 
 class _ToLoguru(logging.Handler):

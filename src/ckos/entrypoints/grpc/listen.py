@@ -14,6 +14,10 @@ class InsecureListenRefused(ConfigError):
     """Plain text on a non-loopback address, without allow_insecure_remote."""
 
 
+class ListenFailed(RuntimeError):
+    """The address cannot be bound now (in use, or not an address of this host)."""
+
+
 def split_listen(listen: str) -> tuple[str, int]:
     """HOST:PORT (IPv6 hosts in brackets) as host and port."""
     host, _, port = listen.rpartition(":")
@@ -34,18 +38,21 @@ def is_loopback(host: str) -> bool:
 def bind(server: grpc.aio.Server, settings: ServerSettings) -> int:
     """Add the listening port to the server and return the port actually bound."""
     host, _ = split_listen(settings.listen)
-    if settings.tls.certificate is not None:
-        port = server.add_secure_port(settings.listen, server_credentials(settings.tls))
-    elif is_loopback(host) or settings.allow_insecure_remote:
-        port = server.add_insecure_port(settings.listen)
-    else:
-        # Whoever reaches the port could add, replace and remove images in every mapped project.
-        raise InsecureListenRefused(
-            f"refusing to listen without TLS on {settings.listen}, which is not a loopback address: "
-            "configure server.tls, or set server.allow_insecure_remote = true"
-        )
+    try:
+        if settings.tls.certificate is not None:
+            port = server.add_secure_port(settings.listen, server_credentials(settings.tls))
+        elif is_loopback(host) or settings.allow_insecure_remote:
+            port = server.add_insecure_port(settings.listen)
+        else:
+            # Whoever reaches the port could add, replace and remove images in every mapped project.
+            raise InsecureListenRefused(
+                f"refusing to listen without TLS on {settings.listen}, which is not a loopback address: "
+                "configure server.tls, or set server.allow_insecure_remote = true"
+            )
+    except RuntimeError:  # grpcio's way of saying the bind failed; its details go to its own log
+        port = 0
     if port == 0:
-        raise OSError(f"could not listen on {settings.listen}")
+        raise ListenFailed(f"could not listen on {settings.listen}: in use, or not an address of this host")
     return port
 
 

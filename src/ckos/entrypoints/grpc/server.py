@@ -95,7 +95,12 @@ async def start(
     reflection.enable_server_reflection(
         (COMMUNICATOR.name, health.SERVICE_NAME, reflection.SERVICE_NAME), server, pool=reflection_pool()
     )
-    port = listen.bind(server, settings)
+    try:
+        port = listen.bind(server, settings)
+    except BaseException:
+        # A server left unstopped crashes grpcio when it is collected later, in another loop.
+        await server.stop(None)
+        raise
     # Set before starting, so that no health check ever sees the services as unknown.
     await health_watch.set_status(health_servicer, serving=True)
     await server.start()
