@@ -5,10 +5,6 @@ process still has open, what was left on disk, and every log line written meanwh
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import os
-import stat
 import tempfile
 import time
 import uuid
@@ -20,7 +16,6 @@ from typing import Any
 import glanceclient
 import grpc
 from attrs import define, evolve, field, frozen
-from loguru import logger
 
 from ckos import config
 from ckos.adapters.glance.catalog import GlanceCatalog
@@ -30,67 +25,9 @@ from ckos.config import ImageSettings, Settings
 from support.devcloud import DevCloud
 from support.fakes import ManualClock
 from support.grpc_server import running_server
-from support.image_server import ImageServer
 from support.independent_client import client
-
-VO = "fedcloud.egi.eu"
-LIST_ID = "5d3c1b2a-7e6f-5a4b-9c8d-0e1f2a3b4c5d"
-MIB = 1024 * 1024
-UPDATED: dict[str, Any] = {"image_digest": "image-digest-2", "digest": "appliance-digest-2"}  # a new version
-SETTLE = 3.0  # seconds allowed for closed files and sockets to be seen closed
-
-
-def random_bytes(size: int) -> bytes:
-    return os.urandom(size)
-
-
-def sha512(data: bytes) -> str:
-    return hashlib.sha512(data).hexdigest()
-
-
-@define
-class Offer:
-    """One image as the core offers it; becomes the Appliance message of Add/UpdateAppliance."""
-
-    identifier: str
-    data: bytes
-    location: str
-    mode: str = "LOCAL"  # or "REMOTE"
-    username: str = ""
-    password: str = ""
-    format: str = "QCOW2"
-    checksum: str | None = None  # default: the data's own
-    size: int | None = None  # default: the data's own
-    digest: str = "appliance-digest-1"
-    image_digest: str = "image-digest-1"
-    title: str = "Image for Transfer Test [Ubuntu/22.04/KVM]"
-
-    def message(self) -> Any:
-        pb2 = client().pb2
-        appliance = pb2.Appliance(
-            identifier=self.identifier,
-            title=self.title,
-            mpuri=f"https://appdb.egi.eu/store/vo/image/{self.identifier}:1/",
-            vo=VO,
-            image_list_identifier=LIST_ID,
-            ram=1024,
-            core=1,
-            digest=self.digest,
-        )
-        appliance.image.CopyFrom(
-            pb2.Image(
-                mode=pb2.Image.Mode.Value(self.mode),
-                location=self.location,
-                format=pb2.Image.Format.Value(self.format),
-                uri=f"https://images.example.org/{self.identifier}.img",
-                checksum=self.checksum if self.checksum is not None else sha512(self.data),
-                size=self.size if self.size is not None else len(self.data),
-                username=self.username,
-                password=self.password,
-                digest=self.image_digest,
-            )
-        )
-        return appliance
+from support.offers import LIST_ID, VO, Offer, random_bytes, sha512
+from support.process_state import captured_logs, open_files, settled
 
 
 @define
@@ -224,65 +161,6 @@ def check_still_live(site: TransferSite, identifier: str, image_id: str, offer: 
     (entry,) = [appliance for appliance in site.appliances() if appliance.identifier == identifier]
     assert (entry.digest, entry.image.digest) == (offer.digest, offer.image_digest)
     assert entry.image.checksum == sha512(offer.data)
-
-
-def remote(
-    server: ImageServer, identifier: str, data: bytes, *, in_url: bool = False, **changes: Any
-) -> Offer:
-    """An offer of a file on the core's web server, with the server's credentials (in the
-    username and password fields, as the core sends them, or in the URL)."""
-    path = f"/{identifier}-{uuid.uuid4().hex[:8]}.qcow2"
-    server.offer(path, data)
-    offer = Offer(identifier, data, server.url(path, credentials=in_url), mode="REMOTE")
-    if not in_url:
-        offer = evolve(offer, username=server.username, password=server.password)
-    return evolve(offer, **changes)
-
-
-def open_files() -> set[str]:
-    """What the test process has open that is a regular file (sockets and pipes left out)."""
-    found: set[str] = set()
-    for fd in os.listdir("/proc/self/fd"):
-        entry = f"/proc/self/fd/{fd}"
-        try:
-            if stat.S_ISREG(os.stat(entry).st_mode):
-                found.add(os.readlink(entry))
-        except OSError:  # closed meanwhile, or the listing's own descriptor
-            continue
-    return found
-
-
-def settled(check: Callable[[], bool], timeout: float = SETTLE) -> bool:
-    """Whether `check` holds now or within the timeout (closing happens on other threads)."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
-@contextmanager
-def captured_logs(into: list[str]) -> Iterator[None]:
-    """Every log line of the process meanwhile, ours and the libraries', down to DEBUG."""
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            into.append(f"{record.name}: {self.format(record)}")
-
-    root = logging.getLogger()
-    handler = Collect(level=logging.DEBUG)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    sink = logger.add(lambda message: into.append(str(message)), level=0, format="{message} {extra}")
-    try:
-        yield
-    finally:
-        logger.remove(sink)
-        root.removeHandler(handler)
-        root.setLevel(level)
 
 
 @contextmanager

@@ -15,18 +15,9 @@ import pytest
 from support.devcloud import running_devcloud, up
 from support.image_server import Fault, ImageServer
 from support.independent_client import client
-from support.transfer_site import (
-    MIB,
-    UPDATED,
-    VO,
-    check_still_live,
-    established,
-    random_bytes,
-    remote,
-    settled,
-    sha512,
-    transfer_site,
-)
+from support.offers import MIB, UPDATED, VO, random_bytes, remote, sha512
+from support.process_state import settled
+from support.transfer_site import check_still_live, established, transfer_site
 
 pytestmark = pytest.mark.openstack
 

@@ -12,15 +12,8 @@ import pytest
 
 from support.devcloud import DevCloud
 from support.glance_proxy import GlanceProxy
-from support.transfer_site import (
-    MIB,
-    UPDATED,
-    TransferSite,
-    check_still_live,
-    established,
-    random_bytes,
-    transfer_site,
-)
+from support.offers import MIB, UPDATED, random_bytes
+from support.transfer_site import TransferSite, check_still_live, established, transfer_site
 
 
 @pytest.fixture

@@ -15,19 +15,9 @@ from attrs import evolve
 
 from support.devcloud import DevCloud
 from support.image_server import Fault, ImageServer, SeenRequest
-from support.transfer_site import (
-    MIB,
-    UPDATED,
-    Offer,
-    TransferSite,
-    check_still_live,
-    established,
-    random_bytes,
-    remote,
-    settled,
-    sha512,
-    transfer_site,
-)
+from support.offers import MIB, UPDATED, Offer, random_bytes, remote, sha512
+from support.process_state import settled
+from support.transfer_site import TransferSite, check_still_live, established, transfer_site
 
 OK = grpc.StatusCode.OK
 
