@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import io
+import ssl
 import threading
 import time
 from contextlib import suppress
@@ -22,6 +23,8 @@ from types import TracebackType
 from typing import BinaryIO
 
 from attrs import define, field, frozen
+
+from support.certificates import Identity
 
 CHUNK = 1024 * 1024
 GATE_TIMEOUT = 60.0  # a gate never released lets the request end instead of hanging the suite
@@ -48,6 +51,7 @@ class SeenRequest:
 class ImageServer:
     username: str
     password: str
+    tls: Identity | None = None  # serve https with this certificate
     fault: Fault = Fault()
     requests: list[SeenRequest] = field(factory=list)
     gate: threading.Event = field(factory=threading.Event)  # released by the test (see Fault)
@@ -64,7 +68,8 @@ class ImageServer:
 
     def url(self, path: str, *, credentials: bool = False) -> str:
         userinfo = f"{self.username}:{self.password}@" if credentials else ""
-        return f"http://{userinfo}127.0.0.1:{self.port}{path}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{userinfo}127.0.0.1:{self.port}{path}"
 
     @property
     def port(self) -> int:
@@ -74,6 +79,10 @@ class ImageServer:
     def start(self) -> ImageServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
+        if self.tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(self.tls.certificate, self.tls.key)
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="image-server", daemon=True)
         self._thread.start()
         return self

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from attrs import evolve
 
+from support.certificates import authority
 from support.devcloud import DevCloud
 from support.image_server import Fault, ImageServer, SeenRequest
 from support.offers import MIB, UPDATED, Offer, random_bytes, remote, sha512
@@ -64,6 +65,32 @@ def test_a_remote_image_is_streamed_with_basic_auth(
     assert settled(lambda: server.open_connections == 0), "the download's connection is still open"
     site.check_clean(before, added=1)
     site.check_secret_free(server.username, server.password)
+
+
+def test_an_https_source_is_trusted_through_the_configured_ca_bundle_only(
+    devcloud: DevCloud, tmp_path: Path
+) -> None:
+    ca = authority(tmp_path)
+    data = random_bytes(MIB)
+    identity = ca.issue("images.example.org", server=True)
+    with ImageServer(str(uuid.uuid4()), str(uuid.uuid4()), tls=identity) as server:
+
+        def trusting(images: Any) -> Any:
+            return evolve(images, remote_ca_bundle=ca.certificate)
+
+        with transfer_site(devcloud, tmp_path / "trusting", images=trusting) as site:
+            outcome = site.offer("AddAppliance", remote(server, "app-1", data))
+            assert outcome.code is OK, outcome.details
+            check_glance_holds(site, "app-1", data)
+            site.check_secret_free(server.username, server.password)
+
+        with transfer_site(devcloud, tmp_path / "default") as site:  # the system's CAs only
+            before = site.baseline()
+            outcome = site.offer("AddAppliance", remote(server, "app-1", data))
+            assert outcome.code is grpc.StatusCode.UNAVAILABLE
+            assert "certificate" in outcome.details.lower()
+            assert site.creations == before.creations
+            site.check_clean(before)
 
 
 @pytest.mark.parametrize("mode", ["LOCAL", "REMOTE"])
