@@ -14,6 +14,7 @@ from ckos.domain.errors import SourceForbidden, SourceUnavailable
 from ckos.domain.model import ImageSource, TransferMode
 from ckos.domain.ports import ImageData, Readable
 
+
 class RemoteImageDownloads(ImageData):
     """Streams http(s) sources; never writes them to disk, never names their credentials."""
 
