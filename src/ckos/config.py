@@ -30,6 +30,7 @@ class ServerSettings:
     allow_insecure_remote: bool = False
     shutdown_grace: float = 30.0
     health_interval: float = 30.0  # seconds between checks of every mapped project; 0 = off
+    protocol: str = "core-2.0"  # the wire layout of the core: one of PROTOCOLS
     tls: TLSSettings = TLSSettings()
 
 
@@ -105,6 +106,8 @@ class Settings:
 
 
 VISIBILITIES = ("private", "shared", "community", "public")
+# The wire layouts (ckos.entrypoints.grpc.protocols): core 2.0, the core 1.x, the 2019 proto file.
+PROTOCOLS = ("core-2.0", "core-1", "proto-2019")
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 _CHOICES: dict[str, tuple[str, ...]] = {
     "catalog.type": ("glance", "memory"),
@@ -112,6 +115,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "logging.level": LOG_LEVELS,
     "logging.format": ("text", "json"),
     "openstack.interface": ("public", "internal", "admin"),
+    "server.protocol": PROTOCOLS,
 }
 
 

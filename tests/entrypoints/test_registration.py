@@ -1,68 +1,110 @@
 import re
 import textwrap
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import grpc
 import mypy.api
 import pytest
+from attrs import evolve
 from google.protobuf import descriptor_pb2
 
-from ckos.entrypoints.grpc import _generated
+from ckos.config import PROTOCOLS, ServerSettings
 from ckos.entrypoints.grpc._generated import cloudkeeper_grpc as pb
-from ckos.entrypoints.grpc._generated.message_pool import default_message_pool
-from ckos.entrypoints.grpc.contract import ADD_APPLIANCE, COMMUNICATOR
+from ckos.entrypoints.grpc.contract import CORE_20, SERVICE_NAME
+from ckos.entrypoints.grpc.protocols import CORE_1, LAYOUTS, Layout
+from ckos.entrypoints.grpc.protocols import CORE_20 as CORE_20_LAYOUT
 from ckos.entrypoints.grpc.registration import MissingHandler, Service, Unary
 from ckos.entrypoints.grpc.servicer import Communicator
+from ckos.entrypoints.grpc.strict import descriptor_set, full_name
 from support.grpc_server import running_server
+from support.independent_client import client, method
 from support.scripted_backend import ScriptedBackend
 
 ROOT = Path(__file__).resolve().parents[2]
+COMMUNICATOR = CORE_20.service
+ALL_LAYOUTS = pytest.mark.parametrize("layout", list(LAYOUTS.values()), ids=list(LAYOUTS))
 
 
-def compiled_service() -> descriptor_pb2.ServiceDescriptorProto:
-    data = resources.files(_generated).joinpath("cloudkeeper.binpb").read_bytes()
-    files = descriptor_pb2.FileDescriptorSet.FromString(data).file
+def compiled_service(layout: Layout[Any, Any, Any]) -> descriptor_pb2.ServiceDescriptorProto:
+    files = descriptor_set(layout.package).file
     (file,) = [file for file in files if file.name == "cloudkeeper.proto"]
     (service,) = file.service
-    assert f"{file.package}.{service.name}" == COMMUNICATOR.name
+    assert f"{file.package}.{service.name}" == layout.contract.service.name == SERVICE_NAME
     return service
 
 
-def full_name(message_class: type[Any]) -> str:
-    return "." + default_message_pool.type_to_url[message_class].removeprefix("type.googleapis.com/")
+def test_the_configuration_offers_every_layout() -> None:
+    assert tuple(LAYOUTS) == PROTOCOLS
+    assert ServerSettings().protocol == "core-2.0"
 
 
-def test_declarations_match_the_compiled_proto() -> None:
+@ALL_LAYOUTS
+def test_declarations_match_the_compiled_proto_of_their_layout(layout: Layout[Any, Any, Any]) -> None:
     compiled = {
         method.name: (method.client_streaming, method.server_streaming, method.input_type, method.output_type)
-        for method in compiled_service().method
+        for method in compiled_service(layout).method
     }
     declared = {
-        rpc.name: (False, rpc.server_streaming, full_name(rpc.request), full_name(rpc.response))
-        for rpc in COMMUNICATOR.rpcs
+        rpc.name: (False, rpc.server_streaming, f".{full_name(rpc.request)}", f".{full_name(rpc.response)}")
+        for rpc in layout.contract.service.rpcs
     }
     assert declared == compiled
-    assert len(compiled) == 10
+    assert len(compiled) == (8 if layout is CORE_1 else 10)
+
+
+@ALL_LAYOUTS
+def test_each_layout_declares_its_own_generated_types(layout: Layout[Any, Any, Any]) -> None:
+    for rpc in layout.contract.service.rpcs:
+        for message in (rpc.request, rpc.response):
+            assert message.__module__.startswith(f"{layout.package.__name__}.")
+
+
+def test_the_appliance_field_numbers_differ_by_layout() -> None:
+    def image_number(name: str) -> int:
+        (file,) = [f for f in descriptor_set(LAYOUTS[name].package).file if f.name == "cloudkeeper.proto"]
+        (appliance,) = [m for m in file.message_type if m.name == "Appliance"]
+        return next(field.number for field in appliance.field if field.name == "image")
+
+    assert {name: image_number(name) for name in LAYOUTS} == {"core-2.0": 17, "core-1": 14, "proto-2019": 18}
 
 
 def test_full_names_are_what_the_core_sends() -> None:
-    assert full_name(pb.Appliance) == ".cloudkeeper_grpc.Appliance"
-    assert full_name(ADD_APPLIANCE.response) == ".google.protobuf.Empty"
+    assert full_name(pb.Appliance) == "cloudkeeper_grpc.Appliance"
+    assert full_name(CORE_20.add_appliance.response) == "google.protobuf.Empty"
 
 
-def test_every_rpc_has_a_handler() -> None:
-    COMMUNICATOR.generic_handler(Communicator(ScriptedBackend()).bindings())
+@ALL_LAYOUTS
+def test_every_rpc_has_a_handler(layout: Layout[Any, Any, Any]) -> None:
+    layout.contract.service.generic_handler(Communicator(ScriptedBackend(), layout).bindings())
+
+
+def test_core1_serves_exactly_its_eight_rpcs() -> None:
+    # A core 2.0 client asking a core-1 server for what the core 1.x never calls.
+    settings = evolve(ServerSettings(), protocol="core-1")
+    with running_server(ScriptedBackend(), settings) as target, grpc.insecure_channel(target) as channel:
+        for rpc in ("UpdateApplianceMetadata", "RemoveExpiredAppliances"):
+            call: grpc.UnaryUnaryMultiCallable[Any, bytes] = channel.unary_unary(
+                method(rpc), lambda m: m.SerializeToString(), lambda b: b
+            )
+            with pytest.raises(grpc.RpcError) as raised:
+                call(client().empty())
+            assert raised.value.code() is grpc.StatusCode.UNIMPLEMENTED
+        served: grpc.UnaryUnaryMultiCallable[Any, bytes] = channel.unary_unary(
+            method("PostAction"), lambda m: m.SerializeToString(), lambda b: b
+        )
+        _, call_state = served.with_call(client().empty())
+        assert call_state.code() is grpc.StatusCode.OK
 
 
 def test_missing_handler_is_refused() -> None:
-    bindings = Communicator(ScriptedBackend()).bindings()
+    bindings = Communicator(ScriptedBackend(), CORE_20_LAYOUT).bindings()
     with pytest.raises(MissingHandler, match="RemoveExpiredAppliances"):
         COMMUNICATOR.generic_handler([b for b in bindings if b.rpc.name != "RemoveExpiredAppliances"])
 
 
 def test_duplicate_handler_is_refused() -> None:
-    bindings = Communicator(ScriptedBackend()).bindings()
+    bindings = Communicator(ScriptedBackend(), CORE_20_LAYOUT).bindings()
     with pytest.raises(MissingHandler, match="two handlers"):
         COMMUNICATOR.generic_handler([*bindings, bindings[0]])
 
@@ -71,9 +113,16 @@ def test_handler_for_an_undeclared_rpc_is_refused() -> None:
     # Same name, but declared elsewhere: registration goes by declaration, not by name.
     stray = Unary("AddAppliance", pb.Appliance, pb.Appliance)
     other = Service("other.Service", (stray,))
-    bindings = Communicator(ScriptedBackend()).bindings()
+    bindings = Communicator(ScriptedBackend(), CORE_20_LAYOUT).bindings()
     with pytest.raises(MissingHandler, match="does not declare"):
         other.generic_handler(bindings)
+
+
+def test_a_handler_of_another_layout_is_refused() -> None:
+    # Same names, same service: but core 1.x declarations with core 2.0 handlers is a mistake.
+    bindings = Communicator(ScriptedBackend(), CORE_1).bindings()
+    with pytest.raises(MissingHandler, match="does not declare"):
+        COMMUNICATOR.generic_handler(bindings)
 
 
 def test_server_with_a_missing_handler_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -116,13 +165,15 @@ WRONG_HANDLERS = """
         yield pb.Appliance()
 
 
-    contract.ADD_APPLIANCE.bind(unary)
-    contract.APPLIANCES.bind(stream)
-    contract.ADD_APPLIANCE.bind(wrong_request)  # rejected
-    contract.ADD_APPLIANCE.bind(wrong_response)  # rejected
-    contract.ADD_APPLIANCE.bind(not_async)  # rejected
-    contract.ADD_APPLIANCE.bind(stream)  # rejected
-    contract.APPLIANCES.bind(unary)  # rejected
+    contract.CORE_20.add_appliance.bind(unary)
+    contract.CORE_20.appliances.bind(stream)
+    contract.CORE_20.add_appliance.bind(wrong_request)  # rejected
+    contract.CORE_20.add_appliance.bind(wrong_response)  # rejected
+    contract.CORE_20.add_appliance.bind(not_async)  # rejected
+    contract.CORE_20.add_appliance.bind(stream)  # rejected
+    contract.CORE_20.appliances.bind(unary)  # rejected
+    # A core 2.0 handler for a core 1.x RPC:
+    contract.CORE_1.add_appliance.bind(unary)  # rejected
 """
 
 

@@ -21,7 +21,7 @@ from ckos.config import ConfigError, ServerSettings
 from ckos.domain.ports import VODirectory
 from ckos.entrypoints import systemd
 from ckos.entrypoints.grpc import server
-from ckos.entrypoints.grpc.contract import COMMUNICATOR
+from ckos.entrypoints.grpc.contract import SERVICE_NAME
 from ckos.entrypoints.grpc.health_watch import ProjectChecks
 from ckos.entrypoints.grpc.invocation import CallObserver
 from ckos.entrypoints.grpc.listen import split_listen
@@ -94,7 +94,7 @@ async def serve(
     loop.add_signal_handler(signal.SIGHUP, reload_wanted.set)
     reloads = asyncio.create_task(_reloads(reload_wanted, on_reload))
     try:
-        logger.info("serving {} on port {}", COMMUNICATOR.name, running.port)
+        logger.info("serving {} ({} layout) on port {}", SERVICE_NAME, settings.protocol, running.port)
         systemd.ready(f"serving on port {running.port}")
         if on_ready is not None:
             on_ready(running.port)

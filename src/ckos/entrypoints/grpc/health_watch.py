@@ -13,9 +13,9 @@ from grpc_health.v1 import health, health_pb2
 from loguru import logger
 
 from ckos.domain.health import ProjectCheck
-from ckos.entrypoints.grpc.contract import COMMUNICATOR
+from ckos.entrypoints.grpc.contract import SERVICE_NAME
 
-HEALTH_NAMES = (health.OVERALL_HEALTH, COMMUNICATOR.name)
+HEALTH_NAMES = (health.OVERALL_HEALTH, SERVICE_NAME)
 ProjectChecks = Callable[[], Sequence[ProjectCheck]]
 
 

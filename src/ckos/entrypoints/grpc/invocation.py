@@ -1,8 +1,9 @@
 """One Communicator call: check the client, run the blocking use case in a worker thread, log once.
 
 Every call is logged on one line (rpc, appliance, list, VO, project, images, bytes, duration,
-outcome) and reported to the observers (the metrics); every failure becomes a status code from
-status.py: never a bare UNKNOWN.
+outcome) and reported to the observers (the metrics); every failure is reported as the layout
+does (outcomes.py): never a bare UNKNOWN. The log and the metrics name the gRPC status code a
+failure maps to (status.py) under every layout, so that they read alike whatever the core.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from loguru import logger
 from ckos.adapters.image_data.transfers import TransferScope
 from ckos.domain.outcome import Outcome
 from ckos.entrypoints.grpc.calls import CallsInProgress
+from ckos.entrypoints.grpc.outcomes import STATUS_CODES, Outcomes
 from ckos.entrypoints.grpc.peers import ClientSubjects, subject_of
 from ckos.entrypoints.grpc.status import status_of
 
@@ -56,11 +58,15 @@ class Invoker:
     """Runs every call of one server; `in_progress` is what stopping the server interrupts."""
 
     def __init__(
-        self, subjects: ClientSubjects | None = None, observers: Sequence[CallObserver] = ()
+        self,
+        subjects: ClientSubjects | None = None,
+        observers: Sequence[CallObserver] = (),
+        outcomes: Outcomes = STATUS_CODES,
     ) -> None:
         self.subjects = subjects or ClientSubjects()
         self.in_progress = CallsInProgress()
         self._observers = tuple(observers)
+        self._outcomes = outcomes
 
     async def run(self, context: Context, rpc: str, about: dict[str, str], call: Callable[[], T]) -> T:
         """Run the blocking call in a thread, log it once, and turn any failure into a status code."""
@@ -71,6 +77,7 @@ class Invoker:
         log = logger.bind(rpc=rpc, **about)
         peer = context.auth_context()
         if not self.subjects.admits(peer):
+            # Refused like a failed handshake, under every layout: this client is no core of ours.
             reason = f"client {subject_of(peer)} is not allowed"
             self._finish(log, where, FinishedCall(rpc, "PERMISSION_DENIED", 0.0, 0), reason)
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, f"{where}: {reason}")
@@ -95,10 +102,11 @@ class Invoker:
             else:
                 details = clip(f"{where}: {error}", DETAILS_LIMIT)
                 self._finish(log, where, finished, clip(str(error), DETAILS_LIMIT))
-            await context.abort(code, details)
+            await self._outcomes.failed(context, error, details)
         outcome = result if isinstance(result, Outcome) else None
         finished = FinishedCall(rpc, "OK", time.monotonic() - started, transfers.bytes_read, outcome)
         self._finish(log, where, finished, "")
+        self._outcomes.succeeded(context)
         return result
 
     def _finish(self, log: Any, where: str, call: FinishedCall, reason: str) -> None:

@@ -6,6 +6,7 @@ it), and a service refuses to build while any declared RPC has no handler.
 
 Requests are parsed here rather than by grpcio's deserializer hook: grpcio answers a request
 that fails to deserialize with a bare UNKNOWN (aio) or INTERNAL, where it is a bad request.
+How a failure reaches the core is the layout's (outcomes.py).
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ import grpc
 from attrs import frozen
 from loguru import logger
 
+from ckos.domain.errors import InvalidRequest
+from ckos.entrypoints.grpc.outcomes import STATUS_CODES, Outcomes, Reported
 from ckos.entrypoints.grpc.strict import parse_strictly
 
 Req = TypeVar("Req", bound=betterproto2.Message)
 Resp = TypeVar("Resp", bound=betterproto2.Message)
+Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class MissingHandler(RuntimeError):
@@ -38,10 +42,7 @@ class Unary(Generic[Req, Resp]):
     server_streaming: ClassVar[bool] = False
 
     def bind(self, handler: Callable[[Req, grpc.aio.ServicerContext[Req, Resp]], Awaitable[Resp]]) -> Bound:
-        async def behaviour(data: bytes, context: grpc.aio.ServicerContext[Req, Resp]) -> Resp:
-            return await handler(await parse(self, data, context), context)
-
-        return Bound(self, grpc.unary_unary_rpc_method_handler(behaviour, response_serializer=bytes))
+        return Bound(self, handler)
 
 
 @frozen
@@ -56,35 +57,51 @@ class ServerStream(Generic[Req, Resp]):
     def bind(
         self, handler: Callable[[Req, grpc.aio.ServicerContext[Req, Resp]], AsyncIterator[Resp]]
     ) -> Bound:
-        async def behaviour(data: bytes, context: grpc.aio.ServicerContext[Req, Resp]) -> AsyncIterator[Resp]:
-            async for item in handler(await parse(self, data, context), context):
-                yield item
-
-        return Bound(self, grpc.unary_stream_rpc_method_handler(behaviour, response_serializer=bytes))
+        return Bound(self, handler)
 
 
 Rpc = Unary[Any, Any] | ServerStream[Any, Any]
 
 
-async def parse(
-    rpc: Unary[Req, Any] | ServerStream[Req, Any], data: bytes, context: grpc.aio.ServicerContext[Any, Any]
-) -> Req:
-    """The request message; a malformed one fails the call with INVALID_ARGUMENT."""
+@frozen
+class Bound:
+    """A handler bound to its declaration (bind() checked their types), ready for registration."""
+
+    rpc: Rpc
+    handler: Callable[[Any, Context], Any]
+
+    def method(self, outcomes: Outcomes) -> grpc.RpcMethodHandler[Any, Any]:
+        rpc, handler = self.rpc, self.handler
+        if rpc.server_streaming:
+
+            async def stream(data: bytes, context: Context) -> AsyncIterator[Any]:
+                try:
+                    async for item in handler(await parse(rpc, data, context, outcomes), context):
+                        yield item
+                except Reported:
+                    return
+
+            return grpc.unary_stream_rpc_method_handler(stream, response_serializer=bytes)
+
+        async def unary(data: bytes, context: Context) -> Any:
+            try:
+                return await handler(await parse(rpc, data, context, outcomes), context)
+            except Reported:
+                return rpc.response()
+
+        return grpc.unary_unary_rpc_method_handler(unary, response_serializer=bytes)
+
+
+async def parse(rpc: Rpc, data: bytes, context: Context, outcomes: Outcomes) -> Any:
+    """The request message; a malformed one fails the call as an invalid request."""
     try:
         return parse_strictly(rpc.request, data)
     except Exception as error:  # betterproto2 raises several kinds on bad bytes
         logger.bind(rpc=rpc.name, outcome="INVALID_ARGUMENT").warning(
             "{}: malformed request: {!r}", rpc.name, error
         )
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{rpc.name}: malformed request: {error}")
-
-
-@frozen
-class Bound:
-    """A handler bound to its declaration, ready for registration."""
-
-    rpc: Rpc
-    method: grpc.RpcMethodHandler[Any, Any]
+        refused = InvalidRequest(f"{rpc.name}: malformed request: {error}")
+        await outcomes.failed(context, refused, str(refused))
 
 
 @frozen
@@ -97,8 +114,13 @@ class Service:
     def method_path(self, rpc: Rpc) -> str:
         return f"/{self.name}/{rpc.name}"
 
-    def generic_handler(self, bound: Iterable[Bound]) -> grpc.GenericRpcHandler:
-        """The grpcio handler serving exactly the declared RPCs; raises MissingHandler otherwise."""
+    def generic_handler(
+        self, bound: Iterable[Bound], outcomes: Outcomes = STATUS_CODES
+    ) -> grpc.GenericRpcHandler:
+        """The grpcio handler serving exactly the declared RPCs; raises MissingHandler otherwise.
+
+        `outcomes` is how the layout reports a request that fails to parse.
+        """
         methods: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
         for item in bound:
             # Identity, not name: a handler bound to another service's declaration is a mistake.
@@ -106,7 +128,7 @@ class Service:
                 raise MissingHandler(f"{self.name} does not declare the RPC {item.rpc.name}")
             if item.rpc.name in methods:
                 raise MissingHandler(f"{self.name}/{item.rpc.name} has two handlers")
-            methods[item.rpc.name] = item.method
+            methods[item.rpc.name] = item.method(outcomes)
         missing = [rpc.name for rpc in self.rpcs if rpc.name not in methods]
         if missing:
             raise MissingHandler(f"{self.name}: no handler for {', '.join(missing)}")

@@ -1,10 +1,15 @@
-"""The grpc.aio server: the Communicator, health checking and reflection on one listener."""
+"""The grpc.aio server: the Communicator, health checking and reflection on one listener.
+
+The Communicator speaks the wire layout `[server] protocol` names (protocols.py), and
+reflection describes that layout.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import Sequence
+from typing import Any
 
 import grpc
 from attrs import frozen
@@ -15,9 +20,10 @@ from loguru import logger
 
 from ckos.config import ConfigError, ServerSettings
 from ckos.entrypoints.grpc import health_watch, listen
-from ckos.entrypoints.grpc.contract import COMMUNICATOR
+from ckos.entrypoints.grpc.contract import SERVICE_NAME
 from ckos.entrypoints.grpc.invocation import CallObserver, Invoker
 from ckos.entrypoints.grpc.peers import ClientSubjects
+from ckos.entrypoints.grpc.protocols import CORE_20, LAYOUTS, Layout
 from ckos.entrypoints.grpc.servicer import Communicator, CommunicatorBackend
 from ckos.entrypoints.grpc.strict import descriptor_set
 
@@ -64,10 +70,10 @@ class RunningServer:
             logger.error("calls still running {}s after being interrupted: stopping anyway", CLEANUP_SECONDS)
 
 
-def reflection_pool() -> descriptor_pool.DescriptorPool:
+def reflection_pool(layout: Layout[Any, Any, Any] = CORE_20) -> descriptor_pool.DescriptorPool:
     """Descriptors for reflection: betterproto2 registers nothing in protobuf's default pool."""
     pool = descriptor_pool.DescriptorPool()
-    for file in descriptor_set().file:  # dependencies come first
+    for file in descriptor_set(layout.package).file:  # dependencies come first
         pool.Add(file)
     for module in (health_pb2, reflection_pb2):
         proto = descriptor_pb2.FileDescriptorProto()
@@ -91,14 +97,16 @@ async def start(
     if tls.allowed_subjects and tls.certificate is None:
         # Without TLS no client has a subject: every call would be refused.
         raise ConfigError("server.tls.allowed_subjects needs TLS: set server.tls.certificate")
-    invoker = Invoker(ClientSubjects(tls.allowed_subjects), observers)
-    handler = COMMUNICATOR.generic_handler(Communicator(backend, invoker).bindings())
+    layout = LAYOUTS[settings.protocol]
+    invoker = Invoker(ClientSubjects(tls.allowed_subjects), observers, layout.outcomes)
+    bindings = Communicator(backend, layout, invoker).bindings()
+    handler = layout.contract.service.generic_handler(bindings, layout.outcomes)
     server = grpc.aio.server(options=OPTIONS)
     server.add_generic_rpc_handlers([handler])
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        (COMMUNICATOR.name, health.SERVICE_NAME, reflection.SERVICE_NAME), server, pool=reflection_pool()
+        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server, pool=reflection_pool(layout)
     )
     try:
         port = listen.bind(server, settings)

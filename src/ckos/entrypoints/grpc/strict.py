@@ -10,45 +10,72 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
+from types import ModuleType
 from typing import Any, TypeVar
 
 import betterproto2
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, unknown_fields
 from google.protobuf.message import DecodeError, Message
 
-from ckos.entrypoints.grpc import _generated
-from ckos.entrypoints.grpc._generated.message_pool import default_message_pool
+from ckos.entrypoints.grpc import _generated, _generated_core1, _generated_proto2019
+from ckos.entrypoints.grpc._generated import message_pool as core20_pool
+from ckos.entrypoints.grpc._generated_core1 import message_pool as core1_pool
+from ckos.entrypoints.grpc._generated_proto2019 import message_pool as proto2019_pool
 
 M = TypeVar("M", bound=betterproto2.Message)
+
+
+# Each wire layout is a generated package of its own, with its own message pool: the
+# layouts share their message names, not their field numbers.
+_MESSAGE_POOLS = {
+    _generated: core20_pool.default_message_pool,
+    _generated_core1: core1_pool.default_message_pool,
+    _generated_proto2019: proto2019_pool.default_message_pool,
+}
 
 
 class MalformedRequest(ValueError):
     """The request bytes are not a valid message of the expected type."""
 
 
-def descriptor_set() -> descriptor_pb2.FileDescriptorSet:
-    """The compiled proto/ files, as protoc wrote them next to the generated code."""
-    data = resources.files(_generated).joinpath("cloudkeeper.binpb").read_bytes()
+def descriptor_set(package: ModuleType = _generated) -> descriptor_pb2.FileDescriptorSet:
+    """The compiled proto file of a layout, as protoc wrote it next to its generated code."""
+    data = resources.files(package).joinpath("cloudkeeper.binpb").read_bytes()
     return descriptor_pb2.FileDescriptorSet.FromString(data)
 
 
 @cache
-def descriptors() -> descriptor_pool.DescriptorPool:
-    """The compiled proto/ files in a pool (betterproto2 registers nothing in protobuf's own)."""
+def descriptors(package: ModuleType = _generated) -> descriptor_pool.DescriptorPool:
+    """A layout's compiled proto file in a pool (betterproto2 registers nothing in protobuf's own)."""
     pool = descriptor_pool.DescriptorPool()
-    for file in descriptor_set().file:  # dependencies come first
+    for file in descriptor_set(package).file:  # dependencies come first
         pool.Add(file)
     return pool
 
 
+def generated_package(message_type: type[betterproto2.Message]) -> ModuleType:
+    """The generated package (the layout) a message class belongs to."""
+    for package in _MESSAGE_POOLS:
+        if message_type.__module__.startswith(f"{package.__name__}."):
+            return package
+    raise LookupError(f"{message_type.__qualname__} is no generated Cloudkeeper message")
+
+
+def full_name(message_type: type[betterproto2.Message]) -> str:
+    """The message's protobuf name, e.g. "cloudkeeper_grpc.Appliance"."""
+    pool = _MESSAGE_POOLS[generated_package(message_type)]
+    return pool.type_to_url[message_type].rsplit("/", 1)[-1]
+
+
 def parse_strictly(message_type: type[M], data: bytes) -> M:
     """The message in `data`; raises MalformedRequest unless it is well formed."""
-    full_name = default_message_pool.type_to_url[message_type].rsplit("/", 1)[-1]
-    checker = message_factory.GetMessageClass(descriptors().FindMessageTypeByName(full_name))
+    name = full_name(message_type)
+    pool = descriptors(generated_package(message_type))
+    checker = message_factory.GetMessageClass(pool.FindMessageTypeByName(name))
     try:
         checked = checker.FromString(data)
     except DecodeError as error:
-        raise MalformedRequest(f"not a valid {full_name} message: {error}") from None
+        raise MalformedRequest(f"not a valid {name} message: {error}") from None
     _refuse_mistyped_fields(checked)
     return message_type.parse(data)
 
