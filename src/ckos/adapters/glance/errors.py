@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -69,3 +71,14 @@ def translated(doing: str, *, conflict: type[CkosError] = CatalogRejected) -> It
         raise CatalogUnavailable(f"{doing}: OpenStack error: {type(error).__name__}: {error}") from error
     except TypeError as error:  # glanceclient's schema validation of values it would send
         raise CatalogRejected(f"{doing}: Glance's image schema refuses a value: {error}") from error
+    except AttributeError as error:
+        # glanceclient reads any JSON error body as Glance's own shape and trips over others
+        # (a proxy's, a load balancer's). Only that is translated: our own bugs stay bugs.
+        if not _raised_in_glanceclient(error):
+            raise
+        raise CatalogUnavailable(f"{doing}: could not read the error answer of Glance: {error}") from error
+
+
+def _raised_in_glanceclient(error: BaseException) -> bool:
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and f"{os.sep}glanceclient{os.sep}" in frames[-1].filename
