@@ -94,25 +94,32 @@ def offered_format(entry: Mapping[str, str], formats: tuple[str, ...]) -> str:
     return listed if listed in formats else formats[0]
 
 
+def appliance_fields(image_list: ImageList, entry: Mapping[str, str]) -> dict[str, Any]:
+    """The Appliance fields every layout has (1..13), from a list entry (wire contract §4)."""
+    system = (entry.get(key, "") for key in ("sl:os", "sl:osname", "sl:osversion"))
+    return {
+        "identifier": entry.get("dc:identifier", ""),
+        "title": entry.get("dc:title", ""),
+        "description": entry.get("dc:description", ""),
+        "mpuri": entry.get("ad:mpuri", ""),
+        "group": entry.get("ad:group", ""),
+        "ram": int(entry.get("hv:ram_minimum") or 0),
+        "core": int(entry.get("hv:core_minimum") or 0),
+        "version": entry.get("hv:version", ""),
+        "architecture": entry.get("sl:arch", ""),
+        "operating_system": " ".join(part for part in system if part),
+        "vo": image_list.vo,
+        "expiration_date": unix_time(entry.get("dc:date:expires", "")),
+        "image_list_identifier": image_list.identifier,
+    }
+
+
 def to_appliance(
     pb2: Any, image_list: ImageList, entry: Mapping[str, str], *, location: str | None = None, fmt: str = ""
 ) -> Any:
     """The Appliance message for a list entry (wire contract §4); with an image when location is given."""
-    system = (entry.get(key, "") for key in ("sl:os", "sl:osname", "sl:osversion"))
     appliance = pb2.Appliance(
-        identifier=entry.get("dc:identifier", ""),
-        title=entry.get("dc:title", ""),
-        description=entry.get("dc:description", ""),
-        mpuri=entry.get("ad:mpuri", ""),
-        group=entry.get("ad:group", ""),
-        ram=int(entry.get("hv:ram_minimum") or 0),
-        core=int(entry.get("hv:core_minimum") or 0),
-        version=entry.get("hv:version", ""),
-        architecture=entry.get("sl:arch", ""),
-        operating_system=" ".join(part for part in system if part),
-        vo=image_list.vo,
-        expiration_date=unix_time(entry.get("dc:date:expires", "")),
-        image_list_identifier=image_list.identifier,
+        **appliance_fields(image_list, entry),
         base_mpuri=entry.get("ad:base_mpuri", ""),
         appid=entry.get("ad:appid", ""),
         digest=digest(entry),
@@ -138,8 +145,9 @@ class Call:
     rpc: str
     subject: str  # the appliance identifier, or the list id of Appliances / RemoveImageList
     code: grpc.StatusCode
-    details: str = ""
+    details: str = ""  # or the trailing `message` of the core 1.x
     returned: tuple[str, ...] = ()  # what a stream yielded before it ended
+    status: str = ""  # the trailing `status` of the core 1.x
 
 
 @define
@@ -154,6 +162,10 @@ class Run:
 
     def codes(self) -> dict[tuple[str, str], grpc.StatusCode]:
         return {(call.rpc, call.subject): call.code for call in self.calls}
+
+    def statuses(self) -> dict[tuple[str, str], str]:
+        """The trailing `status` of each call (core 1.x runs)."""
+        return {(call.rpc, call.subject): call.status for call in self.calls}
 
 
 REQUIRED = ("identifier", "mpuri", "vo", "image_list_identifier")
@@ -174,9 +186,15 @@ class _CoreCrash(Exception):
 
 class _Session:
     def __init__(
-        self, channel: Any, image_list: ImageList, directory: Path, now: int, formats: tuple[str, ...]
+        self,
+        channel: Any,
+        image_list: ImageList,
+        directory: Path,
+        now: int,
+        formats: tuple[str, ...],
+        layout: str,
     ) -> None:
-        self.gen: Client = client()
+        self.gen: Client = client(layout)
         self.stub = self.gen.stub(channel)
         self.image_list = image_list
         self.directory = directory
@@ -305,17 +323,20 @@ def run(
     now: int | None = None,
     formats: Iterable[str] = ("QCOW2",),
     tamper: Tamper | None = None,
+    layout: str = "core-2.0",
 ) -> Run:
     """One core run for one image list against the backend at target ("host:port").
 
     formats are the formats the core may offer (the real default: QCOW2 only, other formats are
     converted); now decides expiry (default: the real clock); tamper may change an offered file
-    after it is written and before the call, to simulate a corrupted transfer.
+    after it is written and before the call, to simulate a corrupted transfer. layout may also be
+    "proto-2019": a core built from that file would run alike, with image at 18.
     """
     listed = image_list if isinstance(image_list, ImageList) else ImageList.load(image_list)
     clock = int(datetime.now().timestamp()) if now is None else now
     with grpc.insecure_channel(target) as channel:
-        session = _Session(channel, listed, directory, clock, tuple(f.upper() for f in formats))
+        formats = tuple(f.upper() for f in formats)
+        session = _Session(channel, listed, directory, clock, formats, layout)
         session.tamper = tamper
         return session.run()
 

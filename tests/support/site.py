@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,10 @@ from ckos import config
 from ckos.adapters.glance.record import ImageRecord
 from ckos.adapters.memory_catalog import MemoryCatalog
 from ckos.bootstrap import Application, build
-from ckos.config import CatalogSettings, ImageSettings, LifecycleSettings, Settings
+from ckos.config import CatalogSettings, ImageSettings, LifecycleSettings, ServerSettings, Settings
 from ckos.domain.mapping import VOMapping
 from ckos.domain.model import ProjectRef
-from support import core
+from support import core, core1
 from support.catalog_state import CatalogState, GlanceState, MemoryState
 from support.devcloud import DevCloud
 from support.fakes import ManualClock, StaticDirectory
@@ -64,6 +65,7 @@ class Site:
     target: str
     tag: str = TAG
     owner: str = str(PROJECT)  # the owner of VO's images, as the catalog shows it
+    protocol: str = "core-2.0"  # the wire layout served, and spoken by sync() and call()
 
     @property
     def catalog(self) -> MemoryCatalog:
@@ -73,13 +75,24 @@ class Site:
         return catalog
 
     def sync(self, name: str, *, tamper: core.Tamper | None = None) -> core.Run:
-        return core.run(self.target, LISTS[name], self.spool, now=self.clock.value, tamper=tamper)
+        """One run of the list by a core of the site's layout (core 1.x, or core 2.0 alike)."""
+        if self.protocol == "core-1":
+            return core1.run(self.target, LISTS[name], self.spool, now=self.clock.value, tamper=tamper)
+        return core.run(
+            self.target, LISTS[name], self.spool, now=self.clock.value, tamper=tamper, layout=self.protocol
+        )
+
+    @contextmanager
+    def serving(self, protocol: str) -> Iterator[Site]:
+        """The same site (backend, catalog, clock, spool) served by a second server in another layout."""
+        with running_server(self.app.backend, ServerSettings(protocol=protocol)) as target:
+            yield evolve(self, target=target, protocol=protocol)
 
     def call(self, rpc: str, request: Any) -> tuple[grpc.StatusCode, list[Any]]:
         """One call as the core makes it, a stream read to its end: the code and what arrived."""
         received: list[Any] = []
         with grpc.insecure_channel(self.target) as channel:
-            method = getattr(client().stub(channel), rpc)
+            method = getattr(client(self.protocol).stub(channel), rpc)
             try:
                 if rpc in ("ImageLists", "Appliances"):
                     for item in method(request):
@@ -91,13 +104,13 @@ class Site:
         return grpc.StatusCode.OK, received
 
     def appliances(self) -> list[Any]:
-        request = client().pb2.ImageListIdentifier(image_list_identifier=LIST_ID)
+        request = client(self.protocol).pb2.ImageListIdentifier(image_list_identifier=LIST_ID)
         code, received = self.call("Appliances", request)
         assert code is grpc.StatusCode.OK
         return received
 
     def image_lists(self) -> list[str]:
-        code, received = self.call("ImageLists", client().empty())
+        code, received = self.call("ImageLists", client(self.protocol).empty())
         assert code is grpc.StatusCode.OK
         return [item.image_list_identifier for item in received]
 
@@ -125,12 +138,15 @@ class Site:
         return {identifier: images[0] for identifier, images in live.items()}
 
 
-def make_site(tmp_path: Path, mapping: dict[str, ProjectRef] | None = None) -> Iterator[Site]:
+def make_site(
+    tmp_path: Path, mapping: dict[str, ProjectRef] | None = None, *, protocol: str = "core-2.0"
+) -> Iterator[Site]:
     spool = tmp_path / "spool"
     spool.mkdir()
     clock = ManualClock(NOW)
     catalog = MemoryCatalog(tag=TAG, clock=clock.now)
     settings = Settings(
+        server=ServerSettings(protocol=protocol),
         images=ImageSettings(local_directories=(spool,)),
         catalog=CatalogSettings(type="memory"),
         lifecycle=LifecycleSettings(retire_grace=GRACE),
@@ -138,7 +154,8 @@ def make_site(tmp_path: Path, mapping: dict[str, ProjectRef] | None = None) -> I
     directory = StaticDirectory(VOMapping(mapping or {VO: PROJECT}))
     app = build(settings, catalog=catalog, clock=clock, directory=directory)
     with running_server(app.backend, settings.server) as target:
-        yield Site(app=app, state=MemoryState(catalog), clock=clock, spool=spool, target=target)
+        state = MemoryState(catalog)
+        yield Site(app=app, state=state, clock=clock, spool=spool, target=target, protocol=protocol)
 
 
 def make_glance_site(tmp_path: Path, cloud: DevCloud) -> Iterator[Site]:

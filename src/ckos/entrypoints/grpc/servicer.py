@@ -150,4 +150,3 @@ class Communicator(Generic[A, L, E]):
 
 def _about(message: pb.Appliance) -> dict[str, str]:
     return {"appliance": message.identifier, "list": message.image_list_identifier, "vo": message.vo}
-
