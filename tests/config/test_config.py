@@ -43,10 +43,17 @@ def test_the_sample_loads_and_states_the_defaults() -> None:
 def test_the_names_others_rely_on_have_their_defaults() -> None:
     settings = Settings()
     assert settings.server.listen == "127.0.0.1:50051"
+    assert settings.server.protocol == "core-2.0"
     assert settings.glance.tag == "cloudkeeper-os"
     assert settings.glance.visibility == "private"
     assert settings.images.remote_allowed_hosts == ()
     assert settings.logging.level == "INFO"
+
+
+@pytest.mark.parametrize("protocol", ["core-2.0", "core-1", "proto-2019"])
+def test_each_wire_layout_can_be_chosen(protocol: str) -> None:
+    settings = parse({"server": {"protocol": protocol}}, base=Path("/etc/cloudkeeper-os"))
+    assert settings.server.protocol == protocol
 
 
 def test_relative_paths_are_taken_from_the_configuration_folder(tmp_path: Path) -> None:
@@ -74,6 +81,7 @@ def test_relative_paths_are_taken_from_the_configuration_folder(tmp_path: Path) 
         ({"lifecycle": {"retire_grace": 1.5}}, "lifecycle.retire_grace must be a whole number"),
         ({"openstack": {"verify": "yes"}}, "openstack.verify must be true or false"),
         ({"logging": {"format": "xml"}}, "logging.format must be one of text, json"),
+        ({"server": {"protocol": "core-1.0"}}, "server.protocol must be one of core-2.0, core-1, proto-2019"),
         ({"server": "127.0.0.1"}, r"\[server\] must be a table"),
     ],
 )
