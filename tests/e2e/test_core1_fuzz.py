@@ -20,7 +20,7 @@ from support.site import LIST_ID, LISTS, UBUNTU, Site, make_site
 RPCS = ["PreAction", "PostAction", "AddAppliance", "UpdateAppliance", "RemoveAppliance", "RemoveImageList"]
 STREAMS = ["ImageLists", "Appliances"]
 FUZZ = settings(max_examples=40, deadline=None)
-TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+TEXT = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=40)  # valid UTF-8
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +37,13 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, grp
 def raw_outcome(channel: grpc.Channel, rpc: str, payload: bytes) -> tuple[grpc.StatusCode, str]:
     """Send the bytes as the request of the RPC; the gRPC code and the trailing status."""
     if rpc in STREAMS:
-        stream: Any = channel.unary_stream(method(rpc))(payload)
+        streaming: grpc.UnaryStreamMultiCallable[bytes, bytes] = channel.unary_stream(method(rpc))
+        stream: Any = streaming(payload)
         for _ in stream:
             pass
         return stream.code(), core1.outcome(stream)[0]
-    _, call = channel.unary_unary(method(rpc)).with_call(payload)
+    unary: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(method(rpc))
+    _, call = unary.with_call(payload)
     return call.code(), core1.outcome(call)[0]
 
 
