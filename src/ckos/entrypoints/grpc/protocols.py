@@ -32,6 +32,8 @@ E = TypeVar("E", bound=betterproto2.Message)  # its google.protobuf.Empty
 
 @frozen
 class Layout(Generic[A, L, E]):
+    """One wire layout, with its own message types A (Appliance), L (ImageListIdentifier), E (Empty)."""
+
     name: str  # as `[server] protocol` names it
     package: ModuleType  # the generated package: its descriptor set is what reflection describes
     contract: Contract[A, L, E]
