@@ -220,13 +220,6 @@ def test_round_trip_through_bytes(appliance: Appliance) -> None:
         assert source == ImageSource(TransferMode.LOCAL, "")
 
 
-def test_list_identifier_to_wire() -> None:
-    assert (
-        bytes(wire.list_identifier_to_wire("list-1"))
-        == protobuf_class("ImageListIdentifier")(image_list_identifier="list-1").SerializeToString()
-    )
-
-
 def test_the_extremes_of_each_type_pass() -> None:
     # Guards the range check against being too strict: the extremes of each type pass.
     appliance = evolve(Appliance("a", "l", "v", "m"), core=2**31 - 1, ram=2**63 - 1, expiration_date=-(2**63))

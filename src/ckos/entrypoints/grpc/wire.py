@@ -120,7 +120,3 @@ def _check_ranges(appliance: Appliance) -> None:
     for name, value, allowed in numbers:
         if value not in allowed:
             raise ValueError(f"appliance {appliance.identifier!r}: {name} {value} does not fit the wire")
-
-
-def list_identifier_to_wire(image_list_identifier: str) -> pb.ImageListIdentifier:
-    return pb.ImageListIdentifier(image_list_identifier=image_list_identifier)
