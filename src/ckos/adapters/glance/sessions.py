@@ -72,12 +72,14 @@ class ProjectClients:
 
     def _connect(self, project: ProjectRef) -> ProjectClient:
         credentials = self._credentials
-        session = ks_session.Session(
-            auth=self._auth(project), verify=credentials.verify, timeout=credentials.timeout
-        )
+        auth = self._auth(project)
+        session = ks_session.Session(auth=auth, verify=credentials.verify, timeout=credentials.timeout)
         with translated(f"authenticating to project {project}"):
-            project_id = session.get_project_id()
-        if not project_id or (project.id and project_id != project.id):
+            access = auth.get_access(session)
+        project_id = access.project_id
+        # An application credential carries its own project: it must be the one mapped, or
+        # another project's images would be listed and changed under this one's name.
+        if not project_id or not _scoped_to(project, access):
             raise CatalogPermissionDenied(f"the credentials are not scoped to project {project}")
         glance = GlanceClient(
             "2",
@@ -113,3 +115,13 @@ class ProjectClients:
             user_domain_name=credentials.user_domain_name,
             **scope,
         )
+
+
+def _scoped_to(project: ProjectRef, access: Any) -> bool:
+    """Whether the token's scope is the project, named by id or by name within a domain."""
+    if project.id:
+        return bool(access.project_id == project.id)
+    if access.project_name != project.name:
+        return False
+    # The mapping names the domain by id ("default") or by name ("Default").
+    return project.domain is None or project.domain in (access.project_domain_id, access.project_domain_name)
