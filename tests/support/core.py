@@ -125,19 +125,22 @@ def to_appliance(
         digest=digest(entry),
     )
     if location is not None:
-        data = image_bytes(entry)
-        appliance.image.CopyFrom(
-            pb2.Image(
-                mode=pb2.Image.LOCAL,
-                location=location,
-                format=pb2.Image.Format.Value(fmt or entry.get("hv:format", "QCOW2").upper()),
-                uri=entry.get("hv:uri", ""),
-                checksum=hashlib.sha512(data).hexdigest(),
-                size=len(data),
-                digest=image_digest(entry),
-            )
-        )
+        appliance.image.CopyFrom(local_image(pb2, entry, location, fmt, digest=image_digest(entry)))
     return appliance
+
+
+def local_image(pb2: Any, entry: Mapping[str, str], location: str, fmt: str = "", **extra: Any) -> Any:
+    """The Image message of a LOCAL file offered for a list entry (extra: layout-specific fields)."""
+    data = image_bytes(entry)
+    return pb2.Image(
+        mode=pb2.Image.LOCAL,
+        location=location,
+        format=pb2.Image.Format.Value(fmt or entry.get("hv:format", "QCOW2").upper()),
+        uri=entry.get("hv:uri", ""),
+        checksum=hashlib.sha512(data).hexdigest(),
+        size=len(data),
+        **extra,
+    )
 
 
 @frozen
@@ -184,7 +187,16 @@ class _CoreCrash(Exception):
     pass
 
 
-class _Session:
+class Session:
+    """One core run's skeleton; core 2.0's by default, core1.py's session overrides the hooks.
+
+    Hooks: METADATA_RPC, RENAMES_CONVERTED, _expire_all, _image_changed, _metadata_changed,
+    _appliance, _invoke and _stream.
+    """
+
+    METADATA_RPC = "UpdateApplianceMetadata"  # what a metadata-only change is sent as
+    RENAMES_CONVERTED = True  # whether an offered file takes the suffix of the format it was converted to
+
     def __init__(
         self,
         channel: Any,
@@ -193,6 +205,7 @@ class _Session:
         now: int,
         formats: tuple[str, ...],
         layout: str,
+        tamper: Tamper | None = None,
     ) -> None:
         self.gen: Client = client(layout)
         self.stub = self.gen.stub(channel)
@@ -200,7 +213,7 @@ class _Session:
         self.directory = directory
         self.now = now
         self.formats = formats
-        self.tamper: Tamper | None = None
+        self.tamper = tamper
         self.record = Run()
         self.failed = False
 
@@ -216,8 +229,9 @@ class _Session:
         empty = self.gen.empty()
         if not self._unary("PreAction", "", empty):
             raise _CoreCrash("PreAction failed: run aborted")
-        self._unary("RemoveExpiredAppliances", "", empty)
-        ids = self._stream("ImageLists", "", empty, lambda item: item.image_list_identifier)
+        self._expire_all(empty)
+        lists = self._stream("ImageLists", "", empty, lambda item: item.image_list_identifier)
+        ids = [item.image_list_identifier for item in lists]
         listed = self.image_list
         if listed.identifier not in ids:
             # A new list is registered unless it has expired already (the contract's §2 omits that).
@@ -231,6 +245,10 @@ class _Session:
             self._sync()
         self._unary("PostAction", "", empty)
         self.record.exit_code = 12 if self.failed else 0
+
+    def _expire_all(self, empty: Any) -> None:
+        """The core 2.0 asks the backend to remove expired appliances right after PreAction."""
+        self._unary("RemoveExpiredAppliances", "", empty)
 
     def _sync(self) -> None:
         listed = self.image_list
@@ -254,14 +272,23 @@ class _Session:
                 self._reconcile(appliance, entries[identifier])
 
     def _reconcile(self, stored: Any, entry: Mapping[str, str]) -> None:
-        """An appliance both listed and in the backend: the core compares only the digests."""
+        """An appliance both listed and in the backend."""
         if entry_expired(entry, self.now):
-            self._remove(to_appliance(self.gen.pb2, self.image_list, entry))
-        elif image_digest(entry) != stored.image.digest:
+            self._remove(self._appliance(entry))
+        elif self._image_changed(stored, entry):
             self._offer("UpdateAppliance", entry)
-        elif digest(entry) != stored.digest:
-            request = to_appliance(self.gen.pb2, self.image_list, entry)
-            self._unary("UpdateApplianceMetadata", stored.identifier, request)
+        elif self._metadata_changed(stored, entry):
+            self._unary(self.METADATA_RPC, stored.identifier, self._appliance(entry))
+
+    def _image_changed(self, stored: Any, entry: Mapping[str, str]) -> bool:
+        """The core 2.0 compares only the digests."""
+        return bool(image_digest(entry) != stored.image.digest)
+
+    def _metadata_changed(self, stored: Any, entry: Mapping[str, str]) -> bool:
+        return bool(digest(entry) != stored.digest)
+
+    def _appliance(self, entry: Mapping[str, str], *, location: str | None = None, fmt: str = "") -> Any:
+        return to_appliance(self.gen.pb2, self.image_list, entry, location=location, fmt=fmt)
 
     def _remove(self, appliance: Any) -> None:
         request = self.gen.pb2.Appliance()
@@ -273,26 +300,32 @@ class _Session:
         fmt = offered_format(entry, self.formats)
         name = PurePosixPath(urlparse(entry.get("hv:uri", "")).path).name or entry["dc:identifier"]
         path = self.directory / name
-        if fmt != entry.get("hv:format", "").upper():
+        if self.RENAMES_CONVERTED and fmt != entry.get("hv:format", "").upper():
             path = path.with_suffix(f".{fmt.lower()}")
         path.write_bytes(image_bytes(entry))
         try:
             if self.tamper is not None:
                 self.tamper(entry["dc:identifier"], path)
-            request = to_appliance(self.gen.pb2, self.image_list, entry, location=str(path), fmt=fmt)
+            request = self._appliance(entry, location=str(path), fmt=fmt)
             self._unary(rpc, entry["dc:identifier"], request)
         finally:
             path.unlink(missing_ok=True)
 
     def _unary(self, rpc: str, subject: str, request: Any) -> bool:
         try:
-            getattr(self.stub, rpc)(request)
+            code, message, status, succeeded = self._invoke(rpc, request)
         except grpc.RpcError as error:
             self.record.calls.append(Call(rpc, subject, error.code(), error.details() or ""))
             self.failed = True
             return False
-        self.record.calls.append(Call(rpc, subject, OK))
-        return True
+        self.record.calls.append(Call(rpc, subject, code, message, status=status))
+        self.failed |= not succeeded
+        return succeeded
+
+    def _invoke(self, rpc: str, request: Any) -> tuple[grpc.StatusCode, str, str, bool]:
+        """One unary call: its (code, message, status, succeeded); a gRPC error is a failure."""
+        getattr(self.stub, rpc)(request)
+        return OK, "", "", True
 
     def _stream(
         self,
@@ -301,7 +334,8 @@ class _Session:
         request: Any,
         name: Callable[[Any], str],
         into: list[Any] | None = None,
-    ) -> list[str]:
+    ) -> list[Any]:
+        """The items a stream yields (also appended to into as they come); failing crashes the core."""
         items: list[Any] = [] if into is None else into
         try:
             for item in getattr(self.stub, rpc)(request):
@@ -312,7 +346,7 @@ class _Session:
             raise _CoreCrash(f"{rpc} failed with {error.code().name}: core crashed") from None
         returned = tuple(name(item) for item in items)
         self.record.calls.append(Call(rpc, subject, OK, "", returned))
-        return list(returned)
+        return items
 
 
 def run(
@@ -336,9 +370,7 @@ def run(
     clock = int(datetime.now().timestamp()) if now is None else now
     with grpc.insecure_channel(target) as channel:
         formats = tuple(f.upper() for f in formats)
-        session = _Session(channel, listed, directory, clock, formats, layout)
-        session.tamper = tamper
-        return session.run()
+        return Session(channel, listed, directory, clock, formats, layout, tamper).run()
 
 
 _APPLIANCE_RPCS = {"AddAppliance", "UpdateAppliance", "UpdateApplianceMetadata", "RemoveAppliance"}
