@@ -22,31 +22,17 @@ from ckos.adapters.glance.properties import (
 )
 from ckos.domain.errors import CatalogRejected
 from ckos.domain.model import Appliance, ApplianceStatus, ImageFacts, ImageFormat
+from support import appliances
 
 CHECKSUM = hashlib.sha512(b"ubuntu").hexdigest()
-UBUNTU = Appliance(
-    identifier="1f6d8c2a-0b7e-5f3c-8a9d-4e2b1c7f6a05",
-    image_list_identifier="a3d1c9e2-5b7f-5e0a-9c4d-2f1e8b6a7d30",
-    vo="vo.example.eu",
-    mpuri="https://appdb.egi.eu/store/vo/image/1f6d8c2a-0b7e-5f3c-8a9d-4e2b1c7f6a05:7341/",
-    title="Image for EGI Ubuntu 18.04 [Ubuntu/18.04/KVM]",
-    description="Ubuntu 18.04 LTS (Bionic Beaver) server cloud image with cloud-init",
-    group="General group",
-    ram=1073741824,
-    core=1,
-    version="2019.05.14",
-    architecture="x86_64",
-    operating_system="Linux Ubuntu 18.04",
-    expiration_date=4082400000,
-    base_mpuri="https://appdb.egi.eu/store/vm/image/1f6d8c2a-0b7e-5f3c-8a9d-4e2b1c7f6a05:7341/",
-    appid="1017",
-    digest="9574cb46" * 16,
-    image=ImageFacts(
+# The shared UBUNTU with an image of its own: the values below are what the assertions spell out.
+UBUNTU = evolve(
+    appliances.UBUNTU,
+    image=evolve(
+        appliances.IMAGE,
         uri="http://127.0.0.1:8080/releases/bionic/ubuntu-18.04-server-cloudimg-amd64.img",
         checksum=CHECKSUM,
         size=196616,
-        format=ImageFormat.QCOW2,
-        digest="c7a11b6a" * 16,
     ),
 )
 MINIMAL = Appliance(
