@@ -111,9 +111,6 @@ class Service:
     name: str
     rpcs: tuple[Rpc, ...]
 
-    def method_path(self, rpc: Rpc) -> str:
-        return f"/{self.name}/{rpc.name}"
-
     def generic_handler(
         self, bound: Iterable[Bound], outcomes: Outcomes = STATUS_CODES
     ) -> grpc.GenericRpcHandler:
