@@ -1,0 +1,1 @@
+"""HEPiX image lists (AppDB): S/MIME verification, the core's digests, list -> snapshot."""
