@@ -21,6 +21,7 @@ from ckos.adapters.glance.properties import (
     ImageFields,
     RamUnit,
     appliance_filter,
+    creation_properties,
     encode,
 )
 from ckos.adapters.glance.record import ImageRecord, to_managed
@@ -82,7 +83,7 @@ class MemoryCatalog(MemoryImageStore, ImageCatalog):
                 raise UnsupportedFormat(f"the catalog offers no disk format {disk} in container {container}")
             record = self._new_record(
                 project,
-                fields.properties,
+                creation_properties(fields),
                 tags=frozenset({self.tag}),
                 name=fields.name,
                 disk_format=disk,

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from ckos.domain.context import Context
-from ckos.domain.errors import ImageInUse
+from ckos.domain.errors import CatalogNotFound, ImageInUse
 from ckos.domain.inventory import all_images
 from ckos.domain.model import UNFINISHED_STATES, ApplianceStatus, ImageState, ManagedImage
 from ckos.domain.outcome import Outcome
@@ -20,12 +20,15 @@ CENSUS_STATES = ("live", "retired", "unfinished")
 def collect(ctx: Context) -> Outcome:
     """Delete what is due; images the catalog reports in use are kept for a later run.
 
-    The outcome also counts what remains by lifecycle state: collection lists every image
-    anyway, so the count costs nothing more.
+    An image already gone (another collection, in this process or another, got there first)
+    is done: it is neither an error nor counted as deleted by this call. The outcome also counts
+    what remains by lifecycle state: collection lists every image anyway, so the count costs
+    nothing more.
     """
     now = ctx.clock.now()
     deleted: list[str] = []
     kept: list[str] = []
+    gone: list[str] = []
     images = all_images(ctx)
     for image in images:
         if not _due(ctx, image, now):
@@ -35,9 +38,12 @@ def collect(ctx: Context) -> Outcome:
         except ImageInUse:
             log.info("image %s of appliance %s is in use: kept", image.image_id, image.appliance.identifier)
             kept.append(image.image_id)
+        except CatalogNotFound:
+            log.info("image %s was deleted meanwhile: done", image.image_id)
+            gone.append(image.image_id)
         else:
             deleted.append(image.image_id)
-    remaining = [image for image in images if image.image_id not in deleted]
+    remaining = [image for image in images if image.image_id not in deleted and image.image_id not in gone]
     return Outcome(deleted=tuple(deleted), kept_in_use=tuple(kept), census=census(remaining))
 
 

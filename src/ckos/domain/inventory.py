@@ -27,4 +27,6 @@ def live_images_of(ctx: Context, project: ProjectRef, identifier: str) -> list[M
 
 
 def newest_first(images: Iterable[ManagedImage]) -> list[ManagedImage]:
-    return sorted(images, key=lambda image: (image.created_at, image.image_id), reverse=True)
+    return sorted(
+        images, key=lambda image: (image.created_at, image.created_ns, image.image_id), reverse=True
+    )

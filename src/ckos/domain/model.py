@@ -36,7 +36,7 @@ class ImageFacts:
     """What is known and stored about an appliance's image (never how to fetch it)."""
 
     uri: str
-    checksum: str  # SHA-512, lower-case hex, of the offered file
+    checksum: str  # of the offered file: SHA-512 in lower-case hex, or "sha256:<hex>" (ckos.domain.checksum)
     size: int
     format: ImageFormat
     digest: str  # opaque, echoed to the core
@@ -128,6 +128,7 @@ class ManagedImage:
     status: ApplianceStatus | None
     state: ImageState
     created_at: int  # Unix seconds
+    created_ns: int = 0  # when ckos created it, in nanoseconds: orders images of the same second
     size: int | None = None
     sha512: str | None = None  # the catalog's own SHA-512 of the data, when it computed one
     retired_at: int | None = None

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from contextlib import ExitStack
 
+from ckos.domain.checksum import algorithm
 from ckos.domain.context import Context
 from ckos.domain.errors import CatalogUnavailable, TransferMismatch
 from ckos.domain.inventory import live_images_of
 from ckos.domain.model import Appliance, ImageFacts, ImageSource, ImageState, ProjectRef
 from ckos.domain.outcome import Outcome
+from ckos.domain.retire import retire_image
 from ckos.domain.transfer import VerifyingReader
 from ckos.domain.validation import check_registration
 
@@ -19,32 +21,42 @@ log = logging.getLogger(__name__)
 def register(ctx: Context, appliance: Appliance, source: ImageSource | None) -> Outcome:
     """Converge the catalog on this appliance and image; the outcome names the live image.
 
-    If a live image already holds the same bytes only its metadata is rewritten (upsert).
-    Otherwise a new image is created, filled and verified before the old ones are retired,
-    so a failure leaves the old image live and its digests unchanged.
+    If the appliance's live image already holds the same bytes only its metadata is rewritten
+    (upsert). Otherwise a new image is created, filled and verified before the old ones are
+    retired, so a failure leaves the old image live and its digests unchanged.
     """
     source = check_registration(appliance, source)
     assert appliance.image is not None  # checked above
     project = ctx.directory.mapping().project_for(appliance.vo)
     with ctx.locks.hold(appliance.identifier):
         live = live_images_of(ctx, project, appliance.identifier)
-        same = [image for image in live if image.holds(appliance.image.checksum)]
-        if same:
-            kept_id = same[0].image_id
-            ctx.catalog.update_metadata(project, kept_id, appliance)
-            log.info("appliance %s: image %s already holds these bytes", appliance.identifier, kept_id)
-        else:
-            kept_id = _create_verified(ctx, project, appliance, appliance.image, source)
-        now = ctx.clock.now()
-        retired = tuple(old.image_id for old in live if old.image_id != kept_id)
-        for image_id in retired:
-            ctx.catalog.retire(project, image_id, now)
-        return Outcome(project=project, image_id=kept_id, uploaded=not same, retired=retired)
+        if live and live[0].holds(appliance.image.checksum):
+            ctx.catalog.update_metadata(project, live[0].image_id, appliance)
+            log.info(
+                "appliance %s: image %s already holds these bytes", appliance.identifier, live[0].image_id
+            )
+            return _settle(ctx, project, appliance.identifier, uploaded=False)
+        _create_verified(ctx, project, appliance, appliance.image, source)
+        return _settle(ctx, project, appliance.identifier, uploaded=True)
+
+
+def _settle(ctx: Context, project: ProjectRef, identifier: str, *, uploaded: bool) -> Outcome:
+    """Keep the newest live image of the appliance and retire the others.
+
+    The locks serialise the calls of one process only: another daemon or a sync run may have made
+    an image of the same appliance live meanwhile. Every process keeps the newest, whatever it
+    saw, and the last one to mark an image live sees every other: exactly one stays live.
+    """
+    live = live_images_of(ctx, project, identifier)
+    retired = tuple(image.image_id for image in live[1:] if retire_image(ctx, project, image.image_id))
+    return Outcome(
+        project=project, image_id=live[0].image_id if live else "", uploaded=uploaded, retired=retired
+    )
 
 
 def _create_verified(
     ctx: Context, project: ProjectRef, appliance: Appliance, facts: ImageFacts, source: ImageSource
-) -> str:
+) -> None:
     label = f"appliance {appliance.identifier}"
     # The source is opened first: one that may not or cannot be read (a path outside the allowed
     # directories, a host not allowed, a 401) is refused before the catalog is touched.
@@ -62,7 +74,6 @@ def _create_verified(
             except BaseException:
                 _discard(ctx, project, image_id)
                 raise
-    return image_id
 
 
 def _check_stored(ctx: Context, project: ProjectRef, image_id: str, facts: ImageFacts, label: str) -> None:
@@ -73,7 +84,12 @@ def _check_stored(ctx: Context, project: ProjectRef, image_id: str, facts: Image
         )
     if stored.size is not None and stored.size != facts.size:
         raise TransferMismatch(f"{label}: the catalog stored {stored.size} bytes, expected {facts.size}")
-    if stored.sha512 is not None and stored.sha512 != facts.checksum:
+    # The catalog computes SHA-512 (os_hash_value): comparable with a SHA-512 checksum only.
+    if (
+        stored.sha512 is not None
+        and algorithm(facts.checksum) == "sha512"
+        and stored.sha512 != facts.checksum
+    ):
         raise TransferMismatch(
             f"{label}: the catalog's SHA-512 {stored.sha512} differs from the expected {facts.checksum}"
         )

@@ -16,6 +16,7 @@ from ckos.adapters.glance.properties import (
     ImageFields,
     RamUnit,
     appliance_filter,
+    creation_properties,
     encode,
     stale_properties,
 )
@@ -73,7 +74,7 @@ class GlanceCatalog(ImageCatalog):
                 min_ram=fields.min_ram,
                 visibility=self._visibility,
                 tags=[self._tag],
-                **fields.properties,
+                **creation_properties(fields),
             )
         image_id = str(image["id"])
         changed("created", project, image_id, appliance=appliance.identifier)

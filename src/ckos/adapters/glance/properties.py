@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import math
 import re
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +22,9 @@ from ckos.domain.model import Appliance, ApplianceStatus, ImageFacts, ImageForma
 
 STATUS = "APPLIANCE_STATUS"
 RETIRED_AT = "APPLIANCE_RETIRED_AT"  # Unix seconds, set when the image is retired
+# Nanoseconds, written once at creation: orders two images Glance created in the same second,
+# so that every process agrees which one is the newest (ckos.domain.register._settle).
+CREATED_NS = "APPLIANCE_CREATED_NS"
 
 _TEXT = {
     "APPLIANCE_ID": "identifier",
@@ -130,6 +134,16 @@ def retired_at_of(properties: Mapping[str, object]) -> int | None:
     """When the image was retired, if it was."""
     value = properties.get(RETIRED_AT)
     return int(value) if isinstance(value, str) and _DECIMAL.fullmatch(value) else None
+
+
+def creation_properties(fields: ImageFields) -> dict[str, str]:
+    """The properties of a new image: the appliance's, and the creation stamp."""
+    return {**fields.properties, CREATED_NS: str(time.time_ns())}
+
+
+def created_ns_of(properties: Mapping[str, object]) -> int:
+    value = properties.get(CREATED_NS)
+    return int(value) if isinstance(value, str) and _DECIMAL.fullmatch(value) else 0
 
 
 def stale_properties(current: Mapping[str, object], fields: ImageFields) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from attrs import field, frozen
 
-from ckos.adapters.glance.properties import decode, retired_at_of, status_of
+from ckos.adapters.glance.properties import created_ns_of, decode, retired_at_of, status_of
 from ckos.domain.model import ImageState, ManagedImage, ProjectRef
 
 
@@ -51,6 +51,7 @@ def to_managed(record: ImageRecord, project: ProjectRef, tag: str) -> ManagedIma
         status=status_of(record.properties),
         state=ImageState(record.status),
         created_at=record.created_at,
+        created_ns=created_ns_of(record.properties),
         size=record.size,
         sha512=record.os_hash_value if record.os_hash_algo == "sha512" else None,
         retired_at=retired_at_of(record.properties),
