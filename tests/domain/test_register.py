@@ -197,7 +197,10 @@ def test_invalid_requests_change_nothing(world: World, change: dict[str, object]
     assert world.files.opened == []
 
 
-@pytest.mark.parametrize("checksum", ["", "abc", "Z" * 128, "a" * 127])
+@pytest.mark.parametrize(
+    "checksum",
+    ["", "abc", "Z" * 128, "a" * 127, "sha256:" + "a" * 63, "sha1:" + "a" * 40, "SHA256:" + "a" * 64],
+)
 def test_a_checksum_that_is_no_sha512_is_invalid(world: World, checksum: str) -> None:
     appliance, source = world.offer(UBUNTU, b"bytes")
     assert appliance.image is not None

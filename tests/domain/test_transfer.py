@@ -26,7 +26,7 @@ def facts(data: bytes, *, size: int | None = None, checksum: str | None = None) 
 
 
 def hashing_threads() -> list[threading.Thread]:
-    return [thread for thread in threading.enumerate() if thread.name.startswith("ckos-sha512")]
+    return [thread for thread in threading.enumerate() if thread.name.startswith("ckos-hash")]
 
 
 @settings(max_examples=50, deadline=None)
@@ -41,7 +41,7 @@ def test_the_bytes_pass_through_unchanged_and_are_hashed_in_order(data: bytes, s
             passed.append(chunk)
     assert b"".join(passed) == data
     assert reader.count == len(data)
-    assert reader.sha512 == hashlib.sha512(data).hexdigest()
+    assert reader.checksum == hashlib.sha512(data).hexdigest()
     reader.verify()
 
 
@@ -77,4 +77,20 @@ def test_fewer_bytes_or_other_bytes_fail_the_verification_naming_both_values() -
         other.read()
     actual = hashlib.sha512(data).hexdigest()
     with pytest.raises(TransferMismatch, match=f"expected SHA-512 {wrong}, got {actual}"):
+        other.verify()
+
+
+def test_a_sha256_checksum_is_verified_with_sha256_and_spelled_as_announced() -> None:
+    data = b"oci layer" * 1000
+    announced = "sha256:" + hashlib.sha256(data).hexdigest()
+    with VerifyingReader(io.BytesIO(data), facts(data, checksum=announced), "layer") as reader:
+        while reader.read(4096):
+            pass
+    reader.verify()
+    assert reader.checksum == announced
+
+    wrong = "sha256:" + hashlib.sha256(b"other").hexdigest()
+    with VerifyingReader(io.BytesIO(data), facts(data, checksum=wrong), "layer") as other:
+        other.read()
+    with pytest.raises(TransferMismatch, match=f"expected SHA-256 {wrong}, got {announced}"):
         other.verify()

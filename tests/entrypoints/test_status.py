@@ -20,6 +20,8 @@ EXPECTED = {
     errors.ImageInUse: grpc.StatusCode.FAILED_PRECONDITION,
     errors.CatalogRejected: grpc.StatusCode.FAILED_PRECONDITION,
     errors.TransferInterrupted: grpc.StatusCode.UNAVAILABLE,
+    errors.SourceInvalid: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.ConversionFailed: grpc.StatusCode.FAILED_PRECONDITION,
 }
 
 DOMAIN_ERRORS = [

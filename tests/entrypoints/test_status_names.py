@@ -25,6 +25,8 @@ EXPECTED = {
     errors.CatalogRejected: "ERROR_RESOURCE_STATE",
     errors.ImageInUse: "ERROR_RESOURCE_STATE",
     errors.UnsupportedFormat: "ERROR_RESOURCE_STATE",
+    errors.SourceInvalid: "ERROR_APPLIANCE_TRANSFER",
+    errors.ConversionFailed: "ERROR_APPLIANCE_TRANSFER",
 }
 
 DOMAIN_ERRORS = [

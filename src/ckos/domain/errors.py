@@ -55,3 +55,11 @@ class CatalogRejected(CkosError):
 
 class TransferInterrupted(CkosError):
     """The transfer was stopped: its call was cancelled, or the daemon is shutting down."""
+
+
+class SourceInvalid(CkosError):
+    """A sync source answered, but what it holds is malformed, untrusted or fails verification."""
+
+
+class ConversionFailed(CkosError):
+    """An image could not be converted to the format the site wants (or is unsafe to convert)."""

@@ -7,7 +7,8 @@ from contextlib import AbstractContextManager
 from typing import Protocol
 
 from ckos.domain.mapping import VOMapping
-from ckos.domain.model import Appliance, ImageSource, ManagedImage, ProjectRef
+from ckos.domain.model import Appliance, ImageFormat, ImageSource, ManagedImage, ProjectRef
+from ckos.domain.snapshot import Offer, Snapshot
 
 
 class Readable(Protocol):
@@ -79,4 +80,29 @@ class VODirectory(Protocol):
 class Clock(Protocol):
     def now(self) -> int:
         """Unix time in seconds."""
+        ...
+
+
+class ApplianceSource(Protocol):
+    """A sync source: an OCI registry, a HEPiX image list."""
+
+    @property
+    def name(self) -> str: ...
+
+    def read(self) -> Snapshot:
+        """Every appliance the source offers now; raises SourceIncomplete, never a partial snapshot."""
+        ...
+
+
+class Conversion(Protocol):
+    """Brings an offered image into a format the site wants (sync only)."""
+
+    def converted(self, offer: Offer, target: ImageFormat) -> AbstractContextManager[Offer]:
+        """The offer with its image converted to `target`, for the time of the block.
+
+        Reads the offer's image once into the work directory (verified), inspects it, converts
+        it, and yields an offer whose source is the converted file (LOCAL) and whose facts
+        describe that file (SHA-512, size, format). Everything written is removed on exit.
+        Raises ConversionFailed, SourceUnavailable or TransferMismatch.
+        """
         ...

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 
+from ckos.domain import checksum
 from ckos.domain.errors import TransferMismatch
 from ckos.domain.model import ImageFacts
 from ckos.domain.ports import Readable
@@ -14,18 +14,18 @@ from ckos.domain.ports import Readable
 class VerifyingReader:
     """Wraps a stream; fails as soon as it yields more bytes than announced.
 
-    Each chunk is hashed on a helper thread while the caller sends it on (hashlib lets go of the
-    GIL), one chunk behind the reads: SHA-512 is the one cost a plain upload does not have, and
-    off the sending thread it costs the transfer no time while a core is free. Close it (or use
-    it as a context manager) to let the thread go.
+    Each chunk is hashed (with the algorithm of the announced checksum) on a helper thread while
+    the caller sends it on (hashlib lets go of the GIL), one chunk behind the reads: hashing is
+    the one cost a plain upload does not have, and off the sending thread it costs the transfer
+    no time while a core is free. Close it (or use it as a context manager) to let the thread go.
     """
 
     def __init__(self, stream: Readable, expected: ImageFacts, label: str) -> None:
         self._stream = stream
         self._expected = expected
         self._label = label
-        self._sha512 = hashlib.sha512()
-        self._hasher = ThreadPoolExecutor(1, thread_name_prefix="ckos-sha512")
+        self._hash = checksum.hasher(expected.checksum)
+        self._hasher = ThreadPoolExecutor(1, thread_name_prefix="ckos-hash")
         self._hashing: Future[None] | None = None
         self.count = 0
 
@@ -39,13 +39,14 @@ class VerifyingReader:
             )
         self._hashed()  # in order, and never more than one chunk held for hashing
         if chunk:
-            self._hashing = self._hasher.submit(self._sha512.update, chunk)
+            self._hashing = self._hasher.submit(self._hash.update, chunk)
         return chunk
 
     @property
-    def sha512(self) -> str:
+    def checksum(self) -> str:
+        """The checksum of what was read so far, spelled as the announced one."""
         self._hashed()
-        return self._sha512.hexdigest()
+        return checksum.spelled(self._expected.checksum, self._hash)
 
     def verify(self) -> None:
         """Raise TransferMismatch unless exactly the announced bytes were read."""
@@ -53,10 +54,10 @@ class VerifyingReader:
             raise TransferMismatch(
                 f"{self._label}: size mismatch, expected {self._expected.size} bytes, read {self.count}"
             )
-        if self.sha512 != self._expected.checksum:
+        if self.checksum != self._expected.checksum:
             raise TransferMismatch(
-                f"{self._label}: checksum mismatch, expected SHA-512 {self._expected.checksum}, "
-                f"got {self.sha512}"
+                f"{self._label}: checksum mismatch, expected {checksum.label(self._expected.checksum)} "
+                f"{self._expected.checksum}, got {self.checksum}"
             )
 
     def close(self) -> None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from attrs import asdict
 
+from ckos.domain import checksum
 from ckos.domain.errors import InvalidRequest
 from ckos.domain.model import Appliance, ImageSource
 
-_SHA512 = re.compile(r"[0-9a-f]{128}")
 _MAX_TEXT = 65535
 
 
@@ -48,7 +46,7 @@ def check_registration(appliance: Appliance, source: ImageSource | None) -> Imag
     image = appliance.image
     if image is None or source is None:
         raise InvalidRequest(f"{_name(appliance)}: no image given")
-    if not _SHA512.fullmatch(image.checksum):
+    if checksum.algorithm(image.checksum) is None:
         raise InvalidRequest(f"{_name(appliance)}: image.checksum must be a SHA-512 in hex")
     if not image.uri:
         raise InvalidRequest(f"{_name(appliance)}: missing image.uri")

@@ -23,6 +23,9 @@ STATUS_OF_ERROR: Mapping[type[errors.CkosError], grpc.StatusCode] = {
     errors.CatalogRejected: grpc.StatusCode.FAILED_PRECONDITION,
     # Cancelled by the core, or cut short by a stopping daemon: worth trying again later.
     errors.TransferInterrupted: grpc.StatusCode.UNAVAILABLE,
+    # Raised by the sync sources only; mapped so that no domain error can ever be UNKNOWN.
+    errors.SourceInvalid: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.ConversionFailed: grpc.StatusCode.FAILED_PRECONDITION,
 }
 
 

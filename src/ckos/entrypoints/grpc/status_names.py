@@ -21,6 +21,8 @@ STATUS_NAME_OF_ERROR: Mapping[type[errors.CkosError], str] = {
     errors.SourceForbidden: "ERROR_APPLIANCE_TRANSFER",
     errors.SourceUnavailable: "ERROR_APPLIANCE_TRANSFER",
     errors.TransferInterrupted: "ERROR_APPLIANCE_TRANSFER",
+    errors.SourceInvalid: "ERROR_APPLIANCE_TRANSFER",  # sync sources only
+    errors.ConversionFailed: "ERROR_APPLIANCE_TRANSFER",  # sync only
     # Keystone refusing the service user's credentials, or Glance refusing it an operation: the
     # domain does not tell them apart, and the credentials are the commoner cause.
     errors.CatalogPermissionDenied: "ERROR_AUTHENTICATION",
