@@ -141,6 +141,10 @@ class QemuImg:
 
     def _run(self, command: list[str], doing: str, timeout: float) -> str:
         env = {"PATH": os.environ.get("PATH", os.defpath), "LC_ALL": "C"}
+        for program in {command[0], self._executable}:  # prlimit would only exit 127
+            if shutil.which(program, path=env["PATH"]) is None:
+                package = "qemu-utils" if program == self._executable else "util-linux"
+                raise ConversionFailed(f"{doing}: cannot find {program}; is {package} installed?")
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             try:
                 done = subprocess.run(
@@ -155,9 +159,7 @@ class QemuImg:
             except subprocess.TimeoutExpired:
                 raise ConversionFailed(f"{doing}: qemu-img timed out after {timeout:g} s") from None
             except OSError as error:
-                raise ConversionFailed(
-                    f"{doing}: cannot run {command[0]} ({error.strerror}); is qemu-utils installed?"
-                ) from None
+                raise ConversionFailed(f"{doing}: cannot run {command[0]}: {error.strerror}") from None
             output, errors = _head(out), _head(err)
         if done.returncode != 0:
             message = " ".join(errors.split())
