@@ -80,6 +80,27 @@ def test_a_qcow2_is_yielded_as_a_verified_raw_file_then_removed(images: DiskImag
     assert image_data.opened == [LOCATION]
 
 
+def test_a_blob_named_by_its_sha256_is_verified_as_such(images: DiskImages, work_dir: Path) -> None:
+    data = images.made("disk.qcow2", "qcow2").read_bytes()
+    layer = "sha256:" + hashlib.sha256(data).hexdigest()
+    conversion, _ = conversion_of(work_dir, data)
+    with conversion.converted(offer_of(data, QCOW2, checksum=layer), RAW) as converted:
+        assert Path(converted.source.location).name.startswith(f"ckos-sha256-{layer[7:]}.")
+        assert converted.appliance.image is not None
+        assert converted.appliance.image.checksum == sha512(CONTENT)  # the converted file's own
+    with (
+        pytest.raises(TransferMismatch, match="expected SHA-256"),
+        conversion.converted(offer_of(data, QCOW2, checksum="sha256:" + "0" * 64), RAW),
+    ):
+        pytest.fail("nothing to yield")
+    with (
+        pytest.raises(ConversionFailed, match="'md5:00' is no checksum"),
+        conversion.converted(offer_of(data, QCOW2, checksum="md5:00"), RAW),
+    ):
+        pytest.fail("nothing to yield")
+    assert listing(work_dir) == []
+
+
 def test_raw_converts_to_a_qcow2_that_holds_the_same_bytes(work_dir: Path, tmp_path: Path) -> None:
     conversion, _ = conversion_of(work_dir, CONTENT)
     with conversion.converted(offer_of(CONTENT, RAW), QCOW2) as converted:
@@ -100,7 +121,7 @@ def test_raw_converts_to_a_qcow2_that_holds_the_same_bytes(work_dir: Path, tmp_p
 def test_the_first_disk_of_an_ova_is_unpacked_from_the_stream_and_converted(
     images: DiskImages, work_dir: Path, tmp_path: Path
 ) -> None:
-    vmdk = images.made("disk.vmdk", "vmdk").read_bytes()
+    vmdk = images.made("disk.vmdk", "vmdk", CONTENT, "-o", "subformat=streamOptimized").read_bytes()
     data = ova(
         ("appliance.ovf", OVF), ("../../escaped.vmdk", vmdk), ("second.vmdk", b"not read"), ("x.mf", b"m")
     )
@@ -282,3 +303,13 @@ def test_keys_are_file_name_safe_names_of_the_checksum() -> None:
     assert key("sha256:" + "0f" * 32) == "sha256-" + "0f" * 32
     assert key("../../etc/passwd").startswith("other-")
     assert key("../../etc/passwd") == key("../../etc/passwd") != key("../../etc/shadow")
+
+
+def test_a_relative_work_directory_yields_an_absolute_location(
+    work_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    conversion = QemuConversion(Path("work"), MemoryImageData(files={LOCATION: CONTENT}))
+    with conversion.converted(offer_of(CONTENT, RAW), RAW) as passed:
+        assert Path(passed.source.location).parent == work_dir
+    assert listing(work_dir) == []

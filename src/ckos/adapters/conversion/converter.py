@@ -19,6 +19,7 @@ from attrs import evolve
 from ckos.adapters.conversion.ova import copy_first_disk
 from ckos.adapters.conversion.qemu_img import MAX_VIRTUAL_SIZE, QEMU_FORMATS, QemuImg
 from ckos.adapters.conversion.work_dir import Run, WorkDir
+from ckos.domain import checksum
 from ckos.domain.errors import ConversionFailed
 from ckos.domain.model import ImageFacts, ImageFormat, ImageSource, TransferMode
 from ckos.domain.ports import Conversion, ImageData, Readable
@@ -59,6 +60,8 @@ class QemuConversion(Conversion):
         label = f"image of appliance {offer.appliance.identifier}"
         if facts is None:
             raise ConversionFailed(f"appliance {offer.appliance.identifier}: no image to convert")
+        if checksum.algorithm(facts.checksum) is None:
+            raise ConversionFailed(f"{label}: {facts.checksum!r} is no checksum to verify it against")
         with ExitStack() as files:
             try:
                 run = files.enter_context(self._work.run(facts.checksum))

@@ -25,7 +25,7 @@ def copy_first_disk(stream: Readable, into: BinaryIO, label: str) -> None:
     """
     try:
         # Stream mode only ever calls read(): the cast names no capability that is used.
-        with tarfile.open(fileobj=cast(IO[bytes], stream), mode="r|") as archive:
+        with tarfile.open(fileobj=cast(IO[bytes], stream), mode="r|", bufsize=_CHUNK) as archive:
             for member in archive:
                 if member.isreg() and member.name.lower().endswith(".vmdk"):
                     disk = archive.extractfile(member)

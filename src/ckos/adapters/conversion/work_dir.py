@@ -64,7 +64,7 @@ class WorkDir:
     """The directory conversions write into; it belongs to this ckos process alone."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
+        self.path = path.absolute()  # what it yields is read back by absolute path only
 
     @contextmanager
     def run(self, checksum: str) -> Iterator[Run]:
