@@ -21,6 +21,7 @@ from ckos.adapters.sources.oci_manifest import DOCKER_MANIFEST, OCI_MANIFEST
 from ckos.adapters.sources.oci_registry import OciRegistry
 from ckos.domain.errors import CkosError, SourceInvalid, SourceUnavailable, TransferMismatch
 from ckos.domain.ports import Readable
+from support.certificates import authority
 from support.oci_push import (
     EMPTY_CONFIG,
     EMPTY_CONFIG_DIGEST,
@@ -440,6 +441,18 @@ def test_server_errors_are_unavailable() -> None:
         oci.manifest_digest(REPO, "1")
 
 
+def test_an_https_registry_is_trusted_through_the_ca_bundle(tmp_path: Path) -> None:
+    ca = authority(tmp_path / "ca")
+    with running_registry(
+        tmp_path / "tls", mode="htpasswd", tls=ca.issue("registry", server=True)
+    ) as registry:
+        pushed = push(registry)
+        with client(registry, ca_bundle=ca.certificate) as oci:
+            assert oci.manifest_digest(REPO, SHORT) == pushed.manifest_digest
+        with client(registry) as oci, pytest.raises(SourceUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+            oci.manifest_digest(REPO, SHORT)
+
+
 def test_configuration_mistakes_fail_at_construction(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="must not hold credentials") as error:
         OciRegistry("https://user:hunter2@registry.test")
@@ -536,6 +549,23 @@ def test_token_service_refusing_the_password_is_clear(token_registry: Registry) 
         pytest.raises(SourceUnavailable, match=refused),
     ):
         oci.tags(REPO)
+
+
+def test_credentials_are_not_sent_to_a_plain_http_realm_of_an_https_registry() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        challenge = 'Bearer realm="http://auth.test/token",service="registry"'
+        return httpx.Response(401, headers={"WWW-Authenticate": challenge})
+
+    transport = httpx.MockTransport(handler)
+    with (
+        OciRegistry("https://registry.test", username="u", password="p", transport=transport) as oci,
+        pytest.raises(SourceInvalid, match=r"auth\.test is not https: credentials withheld"),
+    ):
+        oci.tags(REPO)
+    assert [r.url.host for r in seen] == ["registry.test"]
 
 
 @pytest.mark.parametrize("field", ["token", "access_token"])

@@ -29,6 +29,7 @@ from typing import IO, Literal
 import httpx
 from attrs import define, field
 
+from support.certificates import Identity
 from support.oci_push import Credentials, digest_of, move_tag
 from support.token_issuer import TokenIssuer
 
@@ -48,13 +49,14 @@ class Registry:
     mode: Mode
     credentials: Credentials | None  # None in anonymous mode
     issuer: TokenIssuer | None  # token mode only
+    tls: Identity | None = None  # serve https with this certificate (the issuer stays http)
     port: int = 0
     _process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def host(self) -> str:
@@ -88,7 +90,7 @@ class Registry:
                 self._forget()
                 raise RuntimeError(f"the registry exited at start; see {self.log_file}")
             try:
-                httpx.get(f"{self.url}/v2/", timeout=1.0)  # 200 or 401: it answers
+                httpx.get(f"{self.url}/v2/", timeout=1.0, verify=False)  # 200 or 401: it answers
             except httpx.TransportError:
                 time.sleep(0.05)
             else:
@@ -155,6 +157,8 @@ class Registry:
             f"  addr: 127.0.0.1:{self.port}",
             "  secret: ckos-tests-not-secret",
         ]
+        if self.tls is not None:
+            lines += ["  tls:", f"    certificate: {self.tls.certificate}", f"    key: {self.tls.key}"]
         if self.mode == "htpasswd":
             lines += [
                 "auth:",
@@ -189,11 +193,13 @@ def running_registry(
     username: str = USERNAME,
     password: str = PASSWORD,
     anonymous_pull: bool = False,
+    tls: Identity | None = None,
 ) -> Iterator[Registry]:
     """A registry in `mode`, stopped (killed if need be) on exit whatever happens.
 
     In htpasswd and token modes `username`/`password` is the one known user; in token mode
-    `anonymous_pull` lets the issuer grant pull to requests without credentials.
+    `anonymous_pull` lets the issuer grant pull to requests without credentials. With `tls`
+    the registry serves https (and the pushes of oci_push do not check its certificate).
     """
     folder.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
@@ -206,7 +212,7 @@ def running_registry(
                 TokenIssuer(users={username: password}, anonymous_pull=anonymous_pull)
             )
             issuer.write_certificate(folder / "token-signer.pem")
-        registry = Registry(folder, mode, credentials, issuer)
+        registry = Registry(folder, mode, credentials, issuer, tls)
         stack.callback(registry.stop)
         registry.start()
         yield registry
