@@ -8,7 +8,6 @@ domain error naming the registry host, the repository and the reference, and nev
 
 from __future__ import annotations
 
-import json
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +20,14 @@ from ckos.adapters.sources.oci_auth import RegistryAuth
 from ckos.adapters.sources.oci_blob import VerifiedBlob
 from ckos.adapters.sources.oci_manifest import MANIFEST_TYPES, OciManifest, parse_manifest
 from ckos.adapters.sources.oci_references import check_digest, check_repository, check_tag, digest_of, hasher
-from ckos.adapters.sources.oci_responses import check_status, next_link, read_bounded, redacted, same_origin
+from ckos.adapters.sources.oci_responses import (
+    check_status,
+    next_link,
+    read_bounded,
+    redacted,
+    same_origin,
+    tags_of,
+)
 from ckos.domain.errors import SourceInvalid, SourceUnavailable, TransferMismatch
 from ckos.domain.ports import Readable
 
@@ -87,7 +93,7 @@ class OciRegistry:
                 raise SourceInvalid(f"{label}: the next page loops back to a page already read")
             seen.add(str(url))
             with self._exchange("GET", url, repository, label, {"Accept": "application/json"}) as response:
-                tags += _tags_of(read_bounded(response, self._max_manifest_bytes, label, "tag list"), label)
+                tags += tags_of(read_bounded(response, self._max_manifest_bytes, label, "tag list"), label)
                 following = next_link(response, url)
             if following is None:
                 return tags
@@ -199,16 +205,3 @@ class OciRegistry:
             yield from response.iter_bytes()
         except httpx.HTTPError as error:
             raise SourceUnavailable(f"{label}: {redacted(error, self._auth.secrets)}") from None
-
-
-def _tags_of(body: bytes, label: str) -> list[str]:
-    try:
-        document = json.loads(body)
-    except ValueError:
-        raise SourceInvalid(f"{label}: the tag list is not JSON") from None
-    tags = document.get("tags") if isinstance(document, dict) else None
-    if tags is None and isinstance(document, dict):
-        return []  # distribution answers null for a repository whose tags were all deleted
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise SourceInvalid(f"{label}: the tag list has no list of tags")
-    return tags

@@ -1,4 +1,4 @@
-"""Reading registry answers defensively: bounded bodies, error codes, paging links, redaction.
+"""Reading registry answers defensively: bounded bodies, tag pages, error codes, links, redaction.
 
 A registry is a remote party: a JSON document it sends is read only up to a bound, an error is
 reported with the registry's own code (MANIFEST_UNKNOWN, NAME_UNKNOWN, ...), and no message ever
@@ -67,6 +67,20 @@ def redacted(error: Exception, secrets: list[str]) -> str:
     for secret in secrets:
         message = message.replace(secret, "***")
     return message
+
+
+def tags_of(body: bytes, label: str) -> list[str]:
+    """The tags of one page of a tag list (distribution answers null once all are deleted)."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        raise SourceInvalid(f"{label}: the tag list is not JSON") from None
+    tags = document.get("tags") if isinstance(document, dict) else None
+    if tags is None and isinstance(document, dict):
+        return []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise SourceInvalid(f"{label}: the tag list has no list of tags")
+    return tags
 
 
 def _error_code(response: httpx.Response) -> str:
