@@ -225,3 +225,20 @@ def test_the_cores_own_signed_lists(name: str, refused: str | None) -> None:
     else:
         with pytest.raises(SourceInvalid, match=refused):
             verify(message, **check)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("change", "refused"),
+    [
+        (lambda m: m.replace(b"Content-Type: multipart/signed", b"Content-Type: text/plain"), "text/plain"),
+        (lambda m: m.replace(b"application/x-pkcs7-signature;", b"text/plain;"), "not a PKCS#7 signature"),
+        (lambda m: m.rstrip(b"\r\n-").rpartition(b"\n")[0], "closing boundary"),
+        (lambda m: re.sub(rb'boundary="[^"]*"', b'boundary="elsewhere"', m), "closing boundary"),
+    ],
+    ids=["not-multipart", "second-part-not-a-signature", "no-closing-boundary", "other-boundary"],
+)
+def test_broken_envelopes(world: World, change: Callable[[bytes], bytes], refused: str) -> None:
+    message = change(signed()(world))
+    with pytest.raises(SourceInvalid, match=refused):
+        verify(message, ca_dir=world.dirs["igtf"], endorser_dn=ENDORSER, crl="off")
+    assert not pki.oracle(message, world.dirs["igtf"])[0]
