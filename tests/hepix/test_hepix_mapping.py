@@ -19,7 +19,8 @@ FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
 VECTORS = FIXTURES / "core-digests"
 LISTS = FIXTURES / "imagelists"
 NOW = 1_795_676_558  # when the core recorded the session
-FIELDS = [field for field in attrs.fields(Appliance) if field.name != "image"]
+# The fields the core sends (wire contract §4), all but the image.
+FIELDS = [field for field in attrs.fields(Appliance) if field.name not in ("image", "attributes")]
 
 
 def mapped(content: bytes, *, vo: str | None = None, now: int = NOW) -> tuple[Snapshot, ListFacts]:
