@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args, get_origin
 
 import tomli
 from attrs import field, fields, frozen, has, resolve_types
@@ -93,6 +94,49 @@ class MetricsSettings:
 
 
 @frozen
+class OciSourceSettings:
+    """One `[[sync.oci]]` table: repositories of an OCI registry."""
+
+    name: str = ""
+    registry: str = ""
+    repositories: tuple[str, ...] = ()
+    tags: str = ""  # regular expression over tags; empty: every tag
+    vo: str = ""
+    username: str = ""
+    password_file: Path | None = None
+    ca_bundle: Path | None = None
+
+
+@frozen
+class HepixSourceSettings:
+    """One `[[sync.hepix]]` table: a signed HEPiX image list."""
+
+    name: str = ""
+    url: str = ""
+    token_file: Path | None = None
+    vo: str = ""
+    ca_dir: Path = Path("/etc/grid-security/certificates")
+    endorser_dn: str = ""
+    crl: str = "required"  # required | if-present | off
+    ca_bundle: Path | None = None
+
+
+@frozen
+class SyncSettings:
+    work_dir: Path = Path("/var/cache/cloudkeeper-os")
+    lock_file: Path = Path("/run/cloudkeeper-os/sync.lock")
+    parallel: int = 2
+    formats: tuple[str, ...] = ()  # disk formats the site wants, preferred first; () = as offered
+    max_removals: int = 20
+    max_removal_fraction: float = 0.5
+    metrics_file: Path | None = None
+    max_image_size: int = 64 * 1024**3  # bytes: a larger image (layer, list entry) is refused
+    conversion_timeout: float = 3600.0  # seconds one qemu-img conversion may take
+    oci: tuple[OciSourceSettings, ...] = ()
+    hepix: tuple[HepixSourceSettings, ...] = ()
+
+
+@frozen
 class Settings:
     server: ServerSettings = ServerSettings()
     mapping: MappingSettings = MappingSettings()
@@ -103,6 +147,7 @@ class Settings:
     lifecycle: LifecycleSettings = LifecycleSettings()
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
+    sync: SyncSettings = SyncSettings()
 
 
 VISIBILITIES = ("private", "shared", "community", "public")
@@ -116,7 +161,10 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "logging.format": ("text", "json"),
     "openstack.interface": ("public", "internal", "admin"),
     "server.protocol": PROTOCOLS,
+    "crl": ("required", "if-present", "off"),
 }
+# Formats qemu-img writes, which a site may want its images in ([sync] formats).
+SYNC_FORMATS = ("raw", "qcow2", "vmdk", "vdi")
 
 
 def load(path: Path) -> Settings:
@@ -141,7 +189,52 @@ def parse(raw: Mapping[str, Any], *, base: Path, origin: str = "configuration") 
         raise ConfigError(f"{origin}: server.tls needs key and client_ca along with certificate")
     if not settings.glance.tag:
         raise ConfigError(f"{origin}: glance.tag must not be empty")
+    _check_sync(settings.sync, origin)
     return settings
+
+
+def _check_sync(sync: SyncSettings, origin: str) -> None:
+    unknown = [name for name in sync.formats if name not in SYNC_FORMATS]
+    if unknown:
+        raise ConfigError(
+            f"{origin}: sync.formats: {', '.join(unknown)} not one of {', '.join(SYNC_FORMATS)}"
+        )
+    if sync.parallel < 1:
+        raise ConfigError(f"{origin}: sync.parallel must be at least 1")
+    if sync.max_removal_fraction > 1:
+        raise ConfigError(f"{origin}: sync.max_removal_fraction must be between 0 and 1")
+    names: list[str] = []
+    for n, oci in enumerate(sync.oci):
+        where = f"sync.oci[{n}]"
+        _require(oci, ("name", "registry", "vo"), where, origin)
+        if not oci.repositories:
+            raise ConfigError(f"{origin}: {where}.repositories must name at least one repository")
+        if not oci.registry.startswith(("https://", "http://")):
+            raise ConfigError(f"{origin}: {where}.registry must be an http(s):// URL, not {oci.registry!r}")
+        if "@" in oci.registry:
+            raise ConfigError(f"{origin}: {where}.registry must not hold credentials: use password_file")
+        if bool(oci.username) != (oci.password_file is not None):
+            raise ConfigError(f"{origin}: {where}: username and password_file go together")
+        try:
+            re.compile(oci.tags)
+        except re.error as error:
+            raise ConfigError(f"{origin}: {where}.tags is not a regular expression: {error}") from None
+        names.append(oci.name)
+    for n, hepix in enumerate(sync.hepix):
+        where = f"sync.hepix[{n}]"
+        _require(hepix, ("name", "url", "endorser_dn"), where, origin)
+        if not hepix.url.startswith(("https://", "http://")):
+            raise ConfigError(f"{origin}: {where}.url must be an http(s):// URL")
+        names.append(hepix.name)
+    doubled = sorted({name for name in names if names.count(name) > 1})
+    if doubled:
+        raise ConfigError(f"{origin}: sync source names must differ: {', '.join(doubled)} used twice")
+
+
+def _require(table: object, keys: tuple[str, ...], where: str, origin: str) -> None:
+    missing = [key for key in keys if not getattr(table, key)]
+    if missing:
+        raise ConfigError(f"{origin}: {where} needs {', '.join(missing)}")
 
 
 def documented_options() -> dict[str, object]:
@@ -154,6 +247,8 @@ def documented_options() -> dict[str, object]:
             name = f"{prefix}{attribute.name}"
             if has(attribute.type):
                 walk(attribute.type, f"{name}.")
+            elif _is_table_list(attribute.type):  # [[sync.oci]]: each table's keys
+                walk(get_args(attribute.type)[0], f"{name}.")
             else:
                 options[name] = attribute.default
 
@@ -176,6 +271,13 @@ def _build(cls: type[T], raw: object, prefix: str, base: Path, origin: str) -> T
         key = f"{prefix}{name}"
         if has(kind):
             values[name] = _build(kind, value, f"{key}.", base, origin)
+        elif _is_table_list(kind):
+            if not isinstance(value, list):
+                raise ConfigError(f"{origin}: {key} must be a list of tables ([[{key}]])")
+            item = get_args(kind)[0]
+            values[name] = tuple(
+                _build(item, entry, f"{key}[{n}].", base, origin) for n, entry in enumerate(value)
+            )
         else:
             values[name] = _convert(kind, value, key, base, origin)
     return cls(**values)
@@ -186,9 +288,7 @@ def _convert(kind: Any, value: object, key: str, base: Path, origin: str) -> obj
         return ConfigError(f"{origin}: {key} must be {expected}, not {value!r}")
 
     if kind in (Path | None, Path):
-        if not isinstance(value, str) or not value:
-            raise wrong("a path")
-        return base / Path(value).expanduser()
+        return _path(kind, value, base, wrong)
     if kind == tuple[Path, ...] or kind == tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
             raise wrong("a list of non-empty strings")
@@ -205,12 +305,27 @@ def _convert(kind: Any, value: object, key: str, base: Path, origin: str) -> obj
         return kind(value)
     if not isinstance(value, str):
         raise wrong("a string")
-    choices = _CHOICES.get(key)
+    choices = _CHOICES.get(key) or _CHOICES.get(key.rpartition(".")[2] if "[" in key else "")
     if choices is not None:
         value = value.upper() if key == "logging.level" else value
         if value not in choices:
             raise wrong(f"one of {', '.join(choices)}")
     return value
+
+
+def _path(kind: Any, value: object, base: Path, wrong: Callable[[str], ConfigError]) -> Path | None:
+    if kind == Path | None and value == "":
+        return None  # the sample spells an unset optional path as ""
+    if not isinstance(value, str) or not value:
+        raise wrong("a path")
+    return base / Path(value).expanduser()
+
+
+def _is_table_list(kind: Any) -> bool:
+    arguments = get_args(kind)
+    return (
+        get_origin(kind) is tuple and len(arguments) == 2 and arguments[1] is Ellipsis and has(arguments[0])
+    )
 
 
 def _check_listen(listen: str, key: str, origin: str) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from ckos.config import ConfigError, Settings, documented_options, load, parse
 
-COMMENTED_OPTION = re.compile(r"# [a-z_]+ = ")
+COMMENTED_OPTION = re.compile(r"# ([a-z_]+ = |\[\[[a-z_.]+\]\]$)")
 SAMPLE = Path(__file__).resolve().parents[2] / "config" / "cloudkeeper-os.toml"
 
 
@@ -20,6 +20,9 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     for key, value in table.items():
         if isinstance(value, dict):
             flat.update(_flatten(value, f"{prefix}{key}."))
+        elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            for item in value:  # an array of tables: [[sync.oci]]
+                flat.update(_flatten(item, f"{prefix}{key}."))
         else:
             flat[f"{prefix}{key}"] = value
     return flat
