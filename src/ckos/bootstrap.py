@@ -2,23 +2,58 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from urllib.parse import urlsplit
+
 from attrs import frozen
 
 from ckos.adapters.clock import SystemClock
+from ckos.adapters.conversion.converter import QemuConversion
 from ckos.adapters.glance.catalog import GlanceCatalog
 from ckos.adapters.glance.migration import GlanceMigration
 from ckos.adapters.glance.sessions import Credentials, ProjectClients
 from ckos.adapters.image_data.local import LocalImageFiles
 from ckos.adapters.image_data.remote import RemoteImageDownloads
 from ckos.adapters.image_data.sources import ImageSources
-from ckos.adapters.image_data.transfers import Transfers
+from ckos.adapters.image_data.sync_sources import ProgressTask, SyncImageData, TransferProgress
+from ckos.adapters.image_data.transfers import Transfers, TransferScope
+from ckos.adapters.image_data.transfers import scope as transfer_scope
+from ckos.adapters.legacy_config import LegacyConfigError, convert_legacy_config
+from ckos.adapters.lock_file import LockHeld
+from ckos.adapters.lock_file import held as sync_lock
 from ckos.adapters.mapping_json import JsonVODirectory, MappingError
 from ckos.adapters.memory_catalog import MemoryCatalog
 from ckos.adapters.metrics import Metrics
-from ckos.config import ConfigError, Settings
+from ckos.adapters.sources.oci_manifests import ManifestCache
+from ckos.adapters.sources.oci_registry import OciRegistry
+from ckos.adapters.sources.oci_source import OciSource, OciSourceConfig
+from ckos.adapters.sync_metrics import write as write_sync_metrics
+from ckos.config import ConfigError, OciSourceSettings, Settings
 from ckos.domain.backend import Backend
 from ckos.domain.context import Context, LifecyclePolicy
-from ckos.domain.ports import Clock, ImageCatalog, ImageData, VODirectory
+from ckos.domain.mapping import VOMapping
+from ckos.domain.ports import ApplianceSource, Clock, ImageCatalog, ImageData, VODirectory
+from ckos.domain.sync import Sync, SyncPolicy
+
+# What the entrypoints use; they reach the adapters through this module only (import-linter).
+__all__ = [
+    "Application",
+    "GlanceMigration",
+    "LegacyConfigError",
+    "LockHeld",
+    "ProgressTask",
+    "SyncApplication",
+    "TransferProgress",
+    "TransferScope",
+    "build",
+    "build_migration",
+    "build_sync",
+    "convert_legacy_config",
+    "reload_mapping",
+    "sync_lock",
+    "transfer_scope",
+    "write_sync_metrics",
+]
 
 
 @frozen
@@ -60,6 +95,17 @@ def build(
     )
 
 
+def reload_mapping(directory: VODirectory) -> tuple[Path, VOMapping] | None:
+    """Read the VO mapping file again (SIGHUP): its path and the new mapping, or None when the
+    mapping does not come from a file. ConfigError when it is not valid: the old one stays."""
+    if not isinstance(directory, JsonVODirectory):
+        return None
+    try:
+        return directory.path, directory.reload()
+    except MappingError as error:
+        raise ConfigError(str(error)) from None
+
+
 def _directory(settings: Settings) -> JsonVODirectory:
     try:
         return JsonVODirectory(settings.mapping.file)
@@ -74,6 +120,85 @@ def _catalog(settings: Settings, clock: Clock) -> ImageCatalog:
     return GlanceCatalog(
         _project_clients(settings), tag=settings.glance.tag, visibility=settings.glance.visibility
     )
+
+
+@frozen
+class SyncApplication:
+    """`cloudkeeper-os sync`: the sources to read and the use case that applies them."""
+
+    sync: Sync
+    sources: tuple[ApplianceSource, ...]
+    directory: VODirectory
+    conversion: QemuConversion
+
+
+def build_sync(
+    settings: Settings,
+    policy: SyncPolicy,
+    *,
+    progress: TransferProgress | None = None,
+    catalog: ImageCatalog | None = None,
+    clock: Clock | None = None,
+    directory: VODirectory | None = None,
+) -> SyncApplication:
+    """Wire the sync: its sources, their image data, conversion, and the same Backend as the daemon.
+
+    A dry run keeps nothing in the work directory (no manifest is kept either).
+    """
+    sync = settings.sync
+    if sync.hepix:
+        raise ConfigError("[[sync.hepix]] sources are not supported yet by this version")
+    oci = {source.name: _oci_source(settings, source, keep=not policy.dry_run) for source in sync.oci}
+    local = LocalImageFiles([sync.work_dir])
+    image_data = SyncImageData(local=local, remote=_image_data(settings), oci=oci, progress=progress)
+    app = build(settings, catalog=catalog, image_data=image_data, clock=clock, directory=directory)
+    conversion = QemuConversion(sync.work_dir, app.transfers, timeout=sync.conversion_timeout)
+    return SyncApplication(
+        sync=Sync(app.backend, conversion, policy),
+        sources=tuple(oci.values()),
+        directory=app.directory,
+        conversion=conversion,
+    )
+
+
+def _oci_source(settings: Settings, source: OciSourceSettings, *, keep: bool) -> OciSource:
+    password = (
+        _secret(source.password_file, f"sync.oci {source.name}: password_file")
+        if source.password_file
+        else ""
+    )
+    try:
+        registry = OciRegistry(
+            source.registry,
+            username=source.username,
+            password=password,
+            ca_bundle=source.ca_bundle,
+            connect_timeout=settings.images.remote_connect_timeout,
+            read_timeout=settings.images.remote_read_timeout,
+            max_redirects=settings.images.remote_max_redirects,
+        )
+    except (ValueError, OSError) as error:
+        raise ConfigError(f"sync.oci {source.name}: {error}") from None
+    config = OciSourceConfig(
+        name=source.name,
+        host=urlsplit(source.registry).netloc,
+        repositories=source.repositories,
+        tags=source.tags,
+        vo=source.vo,
+        max_image_size=settings.sync.max_image_size,
+    )
+    manifests = ManifestCache(settings.sync.work_dir / "oci-manifests" if keep else None)
+    return OciSource(config, registry, manifests)
+
+
+def _secret(path: Path | None, what: str) -> str:
+    """A secret kept in a file (never in the configuration itself); empty when no file is named."""
+    if path is None:
+        return ""
+    try:
+        return path.read_text().strip()
+    except OSError as error:
+        raise ConfigError(f"{what}: cannot read {path}: {error.strerror}") from None
 
 
 def build_migration(settings: Settings) -> GlanceMigration:

@@ -17,6 +17,7 @@ Session-scoped use: `running_registry(tmp_path_factory.mktemp("registry"), mode=
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -114,6 +115,11 @@ class Registry:
         self.stop()
         self.start()
 
+    def requests(self) -> list[str]:
+        """The request lines the registry logged so far ("GET /v2/... HTTP/1.1"), in order."""
+        text = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+        return re.findall(r'"((?:GET|HEAD|PUT|POST|PATCH|DELETE) /v2/[^"]*)"', text)
+
     def blob_file(self, digest: str) -> Path:
         algorithm, _, hexa = digest.partition(":")
         return self.storage / "docker/registry/v2/blobs" / algorithm / hexa[:2] / hexa / "data"
@@ -143,8 +149,8 @@ class Registry:
             "version: 0.1",
             "log:",
             "  level: warn",
-            "  accesslog:",
-            "    disabled: true",
+            "  accesslog:",  # one line per request in log_file: what tests count
+            "    disabled: false",
             "storage:",
             "  filesystem:",
             f"    rootdirectory: {self.storage}",

@@ -73,6 +73,9 @@ class Appliance:
     appid: str = ""
     digest: str = ""
     image: ImageFacts | None = None
+    # What its source says of it beyond the fields above (an OCI artifact's annotations), in the
+    # source's order; stored as the ecosystem's APPLIANCE_ATTRIBUTES. Empty for the core's.
+    attributes: tuple[tuple[str, str], ...] = ()
 
     def expired(self, now: int) -> bool:
         return self.expiration_date != 0 and self.expiration_date <= now

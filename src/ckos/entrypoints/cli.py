@@ -1,4 +1,4 @@
-"""The `cloudkeeper-os` command: serve, check-config, check, migrate, --version."""
+"""The `cloudkeeper-os` command: serve, sync, check-config, check, migrate, convert-config, --version."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ckos import __version__
 from ckos.bootstrap import build, build_migration
 from ckos.config import ConfigError, LoggingSettings, Settings, load
 from ckos.domain.errors import CkosError
-from ckos.entrypoints import daemon, logs
+from ckos.entrypoints import convert_config, daemon, logs, sync
 from ckos.entrypoints.grpc.listen import ListenFailed
 from ckos.entrypoints.migrate import migrate
 
@@ -36,11 +36,17 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="TOML configuration file")
         if name == "migrate":
             command.add_argument("--apply", action="store_true", help="change Glance (default: only show)")
+    sync.add_parser(commands, DEFAULT_CONFIG)
+    convert_config.add_parser(commands)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911  (one return per command)
     arguments = _parser().parse_args(argv)
+    if arguments.command == "sync":
+        return sync.run(arguments)
+    if arguments.command == "convert-config":
+        return convert_config.run(arguments)
     try:
         settings = load(arguments.config)
         if arguments.command == "check-config":

@@ -15,7 +15,7 @@ from functools import partial
 
 from loguru import logger
 
-from ckos.adapters.mapping_json import JsonVODirectory, MappingError
+from ckos import bootstrap
 from ckos.bootstrap import Application
 from ckos.config import ConfigError, ServerSettings
 from ckos.domain.ports import VODirectory
@@ -61,15 +61,16 @@ def _expose_metrics(app: Application) -> Callable[[], None]:
 
 def reload_mapping(directory: VODirectory) -> None:
     """Read the VO mapping file again; on any problem the mapping in use stays, and the log says why."""
-    if not isinstance(directory, JsonVODirectory):
-        logger.info("SIGHUP: the VO mapping does not come from a file: nothing to reload")
-        return
     try:
-        mapping = directory.reload()
-    except MappingError as error:
+        reloaded = bootstrap.reload_mapping(directory)
+    except ConfigError as error:
         logger.error("SIGHUP: VO mapping not reloaded, the previous one stays in use: {}", error)
         return
-    logger.info("SIGHUP: VO mapping reloaded from {}: {} VO(s)", directory.path, len(mapping.projects_by_vo))
+    if reloaded is None:
+        logger.info("SIGHUP: the VO mapping does not come from a file: nothing to reload")
+        return
+    path, mapping = reloaded
+    logger.info("SIGHUP: VO mapping reloaded from {}: {} VO(s)", path, len(mapping.projects_by_vo))
 
 
 async def serve(

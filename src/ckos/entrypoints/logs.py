@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TextIO
 
 from loguru import logger
 
@@ -32,14 +33,15 @@ class _ToLoguru(logging.Handler):
         logger.patch(named).opt(exception=record.exc_info).log(level, record.getMessage())
 
 
-def configure(settings: LoggingSettings) -> None:
-    """Send every log line, ours and the libraries', to stderr in the configured format."""
+def configure(settings: LoggingSettings, sink: TextIO | Callable[[str], None] | None = None) -> None:
+    """Send every log line, ours and the libraries', to stderr (or `sink`) in the configured format."""
     logger.remove()
+    target = sink or sys.stderr
     if settings.format == "json":
-        logger.add(sys.stderr, level=settings.level, serialize=True, backtrace=False, diagnose=False)
+        logger.add(target, level=settings.level, serialize=True, backtrace=False, diagnose=False)
     else:
         logger.add(
-            sys.stderr,
+            target,
             level=settings.level,
             format="{time:YYYY-MM-DD HH:mm:ss.SSS} {level: <8} {name}: {message}",
             backtrace=False,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ckos.adapters.glance.migration import GlanceMigration
+from ckos.bootstrap import GlanceMigration
 from ckos.domain.mapping import VOMapping
 
 

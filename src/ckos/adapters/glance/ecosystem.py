@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from ckos.adapters.glance.escapes import json_storable
@@ -17,6 +18,11 @@ APPID = "ad:appid"
 OS_DISTRO = "os_distro"
 OS_VERSION = "os_version"
 ARCHITECTURE = "architecture"
+OS_TYPE = "os_type"
+OS_ADMIN_USER = "os_admin_user"
+# Annotations of an OCI artifact that name Glance properties (fedcloud-vmi-templates writes them).
+_GLANCE_ANNOTATION = "org.openstack.glance."
+_FROM_ANNOTATIONS = (OS_DISTRO, OS_VERSION, ARCHITECTURE, OS_TYPE, OS_ADMIN_USER)
 
 _VALUE_LIMIT = 65535  # bytes Glance stores in one property on MySQL (as glance/limits.py checks)
 
@@ -39,6 +45,12 @@ def ecosystem_properties(appliance: Appliance) -> dict[str, str]:
     if info is not None:
         properties[OS_DISTRO] = info.distro
         properties[OS_VERSION] = info.version
+    if appliance.attributes:
+        # What the source says is the ecosystem's word (the ARGO probe and cloud-info read it).
+        attributes = dict(appliance.attributes)
+        properties[ATTRIBUTES] = _json(attributes)
+        for name in _FROM_ANNOTATIONS:
+            properties[name] = attributes.get(_GLANCE_ANNOTATION + name, properties.get(name, ""))
     return {name: value for name, value in properties.items() if value}
 
 
@@ -73,7 +85,7 @@ def _attributes_json(appliance: Appliance) -> str:
     return text
 
 
-def _json(attributes: dict[str, str]) -> str:
+def _json(attributes: Mapping[str, str]) -> str:
     return json_storable(json.dumps(attributes, ensure_ascii=False, sort_keys=True))
 
 

@@ -10,6 +10,7 @@ Credentials only ever travel in headers, never in a URL.
 from __future__ import annotations
 
 import base64
+import threading
 
 import httpx
 from loguru import logger
@@ -24,6 +25,7 @@ class RegistryAuth:
         self._password = password
         self._registry_https = registry_https
         self._tokens: dict[str, str] = {}  # scope -> bearer token
+        self._lock = threading.Lock()  # the sync's transfers share one registry across threads
         self._basic = False  # the registry asked for Basic: send it with every request
 
     @property
@@ -33,17 +35,22 @@ class RegistryAuth:
     @property
     def secrets(self) -> list[str]:
         """What no message may show: the password and every token held."""
-        return [s for s in (self._password, *self._tokens.values()) if s]
+        with self._lock:
+            tokens = list(self._tokens.values())
+        return [s for s in (self._password, *tokens) if s]
 
     def header(self, scope: str) -> str | None:
         """The Authorization header to send up front, if any is known for `scope`."""
-        if token := self._tokens.get(scope):
+        with self._lock:
+            token = self._tokens.get(scope)
+        if token:
             return f"Bearer {token}"
         return self._basic_header() if self._basic else None
 
     def forget(self, scope: str) -> bool:
         """Drop the token of `scope` (it was refused: expired); True if there was one."""
-        return self._tokens.pop(scope, None) is not None
+        with self._lock:
+            return self._tokens.pop(scope, None) is not None
 
     def answer(self, client: httpx.Client, response: httpx.Response, scope: str, label: str) -> str:
         """The Authorization header that answers the 401 `response`, earning a token if need be."""
@@ -51,7 +58,8 @@ class RegistryAuth:
         for challenge in challenges:
             if challenge.scheme == "bearer" and challenge.params.get("realm"):
                 token = self._token(client, challenge, scope, label)
-                self._tokens[scope] = token
+                with self._lock:
+                    self._tokens[scope] = token
                 return f"Bearer {token}"
         if any(c.scheme == "basic" for c in challenges):
             if not self.has_credentials:

@@ -12,7 +12,8 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from ckos.adapters.image_data.transfers import TransferScope, scope
+from ckos.bootstrap import TransferScope
+from ckos.bootstrap import transfer_scope as scope
 
 T = TypeVar("T")
 

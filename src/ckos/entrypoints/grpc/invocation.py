@@ -17,7 +17,7 @@ import grpc
 from attrs import frozen
 from loguru import logger
 
-from ckos.adapters.image_data.transfers import TransferScope
+from ckos.bootstrap import TransferScope
 from ckos.domain.outcome import Outcome
 from ckos.entrypoints.grpc.calls import CallsInProgress
 from ckos.entrypoints.grpc.outcomes import STATUS_CODES, Outcomes
