@@ -17,10 +17,8 @@ from ckos.domain.errors import ConversionFailed, SourceUnavailable, TransferMism
 from ckos.domain.model import ImageFacts, ImageFormat, ImageSource, TransferMode
 from ckos.domain.snapshot import Offer
 from support.appliances import UBUNTU
-from support.disk_images import CONTENT, OVF, DiskImages, listing, needs_qemu_img, ova
+from support.disk_images import CONTENT, OVF, DiskImages, listing, ova
 from support.fakes import MemoryImageData
-
-pytestmark = needs_qemu_img
 
 URI = "https://registry.egi.eu/ubuntu.qcow2"
 LOCATION = "oci://registry.egi.eu/egi_vm_images/ubuntu@sha256:" + "ab" * 32

@@ -9,9 +9,7 @@ import pytest
 from ckos.adapters.conversion.qemu_img import ImageInfo, QemuImg
 from ckos.domain.errors import ConversionFailed
 from ckos.domain.model import ImageFormat
-from support.disk_images import CONTENT, DiskImages, listing, needs_qemu_img
-
-pytestmark = needs_qemu_img
+from support.disk_images import CONTENT, DiskImages, listing
 
 QCOW2, RAW, VMDK = ImageFormat.QCOW2, ImageFormat.RAW, ImageFormat.VMDK
 

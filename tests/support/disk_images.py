@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import io
 import random
-import shutil
 import struct
 import subprocess
 import tarfile
 from pathlib import Path
 
-import pytest
 from attrs import define
-
-needs_qemu_img = pytest.mark.skipif(
-    shutil.which("qemu-img") is None, reason="needs qemu-img (Debian package qemu-utils)"
-)
 
 MIB = 1024 * 1024
 # Data, a hole (sparse in qcow2 and in the raw output) and data again: the round trip must keep all.
