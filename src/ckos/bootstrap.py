@@ -223,6 +223,7 @@ def _project_clients(settings: Settings) -> ProjectClients:
         interface=openstack.interface,
         verify=str(openstack.ca_bundle) if openstack.verify and openstack.ca_bundle else openstack.verify,
         timeout=openstack.timeout,
+        endpoint_override=openstack.glance_endpoint,
     )
     return ProjectClients(credentials)
 

@@ -74,6 +74,7 @@ class OpenStackSettings:
     verify: bool = True
     ca_bundle: Path | None = None
     timeout: float = 60.0
+    glance_endpoint: str = ""  # Glance's URL, instead of the one Keystone's catalog names
 
 
 @frozen

@@ -222,14 +222,12 @@ def test_the_fork_s_endpoint_type_is_the_interface(endpoint_type: str, interface
     assert settings_of(convert(text).toml).openstack.interface == interface
 
 
-def test_glance_url_is_explained_as_not_supported_yet() -> None:
+def test_the_fork_s_glance_url_is_the_glance_endpoint() -> None:
     text = f"[DEFAULT]\nglance_url = http://controller:9292\n[keystone_authtoken]\n{README_EDIT}"
     converted = convert(text)
-    assert "endpoint_override" not in converted.toml  # not a ckos option: only a comment
     assert 'glance_url = "http://controller:9292" (line 2)' in converted.toml
-    assert "Not supported yet" in converted.toml
+    assert settings_of(converted.toml).openstack.glance_endpoint == "http://controller:9292"
     assert settings_of(converted.toml).openstack.interface == "public"
-    assert any("glance_url is not supported yet" in note for note in converted.notes)
 
 
 def test_the_upstream_mapping_gets_project_domain_name() -> None:

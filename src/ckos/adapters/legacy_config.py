@@ -649,15 +649,11 @@ class _Parts:
         lines: list[str] = []
         glance_url = self.settings.get(DEFAULT, "glance_url")
         if glance_url is not None:
-            self.notes.append(
-                f"{glance_url.where()} is not supported yet: ckos takes Glance's endpoint from the Keystone "
-                "catalog ([openstack] interface and region_name)"
-            )
             lines += _comment(
                 f"Earlier: {self.earlier(glance_url)} in [{DEFAULT}]: a Glance endpoint overriding the "
-                "catalog's. Not supported yet (ckos has no endpoint override): ckos takes Glance's "
-                "endpoint from the Keystone catalog, chosen by interface and region_name."
+                "catalog's."
             )
+            lines.append(f"glance_endpoint = {_quote(glance_url.value)}")
         endpoint_type = self.settings.get(DEFAULT, "endpoint_type")
         if endpoint_type is None:
             lines += _comment("Earlier: endpoint_type not set: the catalog's public endpoint.")
