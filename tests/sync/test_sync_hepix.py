@@ -24,6 +24,7 @@ from ckos.adapters.sources.hepix.mapping import snapshot_from_list
 from support import core1, hepix_core
 from support.certificates import authority
 from support.devcloud import DevCloud
+from support.disk_images import OVF, DiskImages, ova
 from support.hepix_lists import FIXTURE_LISTS, STRANGER, ListPki, disk, entry, image_list, make_pki
 from support.hepix_site import LIST_PATH, SOURCE, HepixSite, hepix_site
 from support.site import Site, make_glance_site
@@ -400,3 +401,60 @@ def test_a_site_switching_from_the_core_1_back_fills_the_digests_in_place_then_w
         assert counts(again) == (0, 0, 0, 0, 0)
         assert figures(again)["unchanged"] == 3
         assert site.state.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("formats", "stored"),
+    [([], ("vmdk", "ova")), (["raw"], ("raw", "bare"))],
+    ids=["as offered", "converted"],
+)
+def test_an_ova_is_stored_as_the_daemon_stores_it_or_its_disk_converted(
+    site: HepixSite, tmp_path: Path, formats: list[str], stored: tuple[str, str]
+) -> None:
+    content = disk("appliance", 192 * 1024)
+    vmdk = DiskImages(tmp_path / "disks").made("disk1.vmdk", "vmdk", content).read_bytes()
+    appliance = ova(("appliance.ovf", OVF), ("disk1.vmdk", vmdk))
+    url = site.offer("appliance.ova", appliance)
+    site.publish(
+        image_list(
+            [entry("appliance", appliance, url, version="1", image_format="OVA")],
+            created=iso(time.time() - DAY),
+            version="1",
+        )
+    )
+    site.sync_options["formats"] = formats
+
+    result = site.sync()
+
+    assert result.status == 0, result.err
+    assert counts(result) == (1, 0, 0, 0, 0)
+    record = site.live()["appliance"]
+    assert (record.disk_format, record.container_format) == stored
+    assert site.state.data(record.id) == (content if formats else appliance)
+    assert figures(result)["uploaded_bytes"] == (len(content) if formats else len(appliance))
+    assert site.unfinished() == []
+    left = [path for path in site.work_dir.rglob("*") if path.is_file() and "hepix-state" not in path.parts]
+    assert left == []
+
+
+def test_a_dry_run_shows_the_plan_and_touches_nothing_not_even_the_record_of_the_list(
+    site: HepixSite,
+) -> None:
+    catalogue = Catalogue(site)
+    site.publish(catalogue.v1)
+    assert site.sync().status == 0
+    site.publish(catalogue.v2)
+    before, downloads, record = site.state.snapshot(), len(site.image_requests()), site.history.read_text()
+
+    result = site.sync("--dry-run")
+
+    assert result.status == 0, result.err
+    plan = figures(result)["plan"]
+    assert [[item["identifier"] for item in plan[key]] for key in ("add", "update_image", "retire")] == [
+        ["D"],
+        ["A"],
+        ["C"],
+    ]
+    assert site.state.snapshot() == before
+    assert len(site.image_requests()) == downloads
+    assert site.history.read_text() == record
