@@ -131,7 +131,9 @@ def test_without_attributes_or_digests_the_stored_facts_are_compared() -> None:
 
 
 def test_a_core_2_appliance_is_still_judged_by_its_digests_alone() -> None:
-    stored = evolve(offered(), version="something else", image=evolve(image_of(offered()), checksum="0" * 128))
+    stored = evolve(
+        offered(), version="something else", image=evolve(image_of(offered()), checksum="0" * 128)
+    )
     assert bucket(planned(offered(), stored)) == "unchanged"
 
 
