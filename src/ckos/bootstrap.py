@@ -24,13 +24,18 @@ from ckos.adapters.lock_file import held as sync_lock
 from ckos.adapters.mapping_json import JsonVODirectory, MappingError
 from ckos.adapters.memory_catalog import MemoryCatalog
 from ckos.adapters.metrics import Metrics
+from ckos.adapters.sources.hepix.acceptance import AcceptingSync
+from ckos.adapters.sources.hepix.fetch import ListFetcher
+from ckos.adapters.sources.hepix.history import ListHistory
+from ckos.adapters.sources.hepix.source import HepixSource, HepixSourceConfig
 from ckos.adapters.sources.oci_manifests import ManifestCache
 from ckos.adapters.sources.oci_registry import OciRegistry
 from ckos.adapters.sources.oci_source import OciSource, OciSourceConfig
 from ckos.adapters.sync_metrics import write as write_sync_metrics
-from ckos.config import ConfigError, OciSourceSettings, Settings
+from ckos.config import ConfigError, HepixSourceSettings, OciSourceSettings, Settings
 from ckos.domain.backend import Backend
 from ckos.domain.context import Context, LifecyclePolicy
+from ckos.domain.listings import SharedListings
 from ckos.domain.mapping import VOMapping
 from ckos.domain.ports import ApplianceSource, Clock, ImageCatalog, ImageData, VODirectory
 from ckos.domain.sync import Sync, SyncPolicy
@@ -84,7 +89,8 @@ def build(
         retire_grace=settings.lifecycle.retire_grace,
         stale_upload_after=settings.lifecycle.stale_upload_after,
     )
-    context = Context(catalog=catalog, image_data=transfers, directory=directory, clock=clock, policy=policy)
+    shared = SharedListings(catalog, max_age=settings.catalog.listing_max_age)
+    context = Context(catalog=shared, image_data=transfers, directory=directory, clock=clock, policy=policy)
     return Application(
         settings=settings,
         backend=Backend(context),
@@ -146,16 +152,17 @@ def build_sync(
     A dry run keeps nothing in the work directory (no manifest is kept either).
     """
     sync = settings.sync
-    if sync.hepix:
-        raise ConfigError("[[sync.hepix]] sources are not supported yet by this version")
+    clock = clock or SystemClock()
     oci = {source.name: _oci_source(settings, source, keep=not policy.dry_run) for source in sync.oci}
+    hepix = tuple(_hepix_source(settings, source, clock) for source in sync.hepix)
     local = LocalImageFiles([sync.work_dir])
+    # A HEPiX list's images (hv:uri) are read by the http(s) downloads, without the list's token.
     image_data = SyncImageData(local=local, remote=_image_data(settings), oci=oci, progress=progress)
     app = build(settings, catalog=catalog, image_data=image_data, clock=clock, directory=directory)
     conversion = QemuConversion(sync.work_dir, app.transfers, timeout=sync.conversion_timeout)
     return SyncApplication(
-        sync=Sync(app.backend, conversion, policy),
-        sources=tuple(oci.values()),
+        sync=AcceptingSync(app.backend, conversion, policy),
+        sources=(*oci.values(), *hepix),
         directory=app.directory,
         conversion=conversion,
     )
@@ -189,6 +196,31 @@ def _oci_source(settings: Settings, source: OciSourceSettings, *, keep: bool) ->
     )
     manifests = ManifestCache(settings.sync.work_dir / "oci-manifests" if keep else None)
     return OciSource(config, registry, manifests)
+
+
+def _hepix_source(settings: Settings, source: HepixSourceSettings, clock: Clock) -> HepixSource:
+    token = _secret(source.token_file, f"sync.hepix {source.name}: token_file")
+    images = settings.images
+    try:
+        fetcher = ListFetcher(
+            source.url,
+            token=token,
+            ca_bundle=source.ca_bundle,
+            connect_timeout=images.remote_connect_timeout,
+            read_timeout=images.remote_read_timeout,
+            max_redirects=images.remote_max_redirects,
+        )
+    except (ValueError, OSError) as error:  # never the URL itself: it may hold a token
+        raise ConfigError(f"sync.hepix {source.name}: url or ca_bundle: {error}") from None
+    config = HepixSourceConfig(
+        name=source.name,
+        vo=source.vo,
+        ca_dir=source.ca_dir,
+        endorser_dn=source.endorser_dn,
+        crl=source.crl,  # type: ignore[arg-type]  # one of the choices config.py checks
+        max_image_size=settings.sync.max_image_size,
+    )
+    return HepixSource(config, fetcher, ListHistory(settings.sync.work_dir / "hepix-state"), clock)
 
 
 def _secret(path: Path | None, what: str) -> str:

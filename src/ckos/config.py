@@ -53,6 +53,7 @@ class ImageSettings:
 @frozen
 class CatalogSettings:
     type: str = "glance"  # "glance", or "memory" for a throwaway in-memory catalog
+    listing_max_age: float = 30.0  # seconds a project's listing is shared by this process's calls
 
 
 @frozen

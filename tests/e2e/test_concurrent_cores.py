@@ -19,6 +19,7 @@ from support.devcloud import TEST_VOS, DevCloud
 from support.independent_client import client
 from support.site import GRACE, LISTS, Site, make_glance_site, make_site
 
+SHARED = 30.0  # listings shared between the cores' calls, as the daemon does by default
 ROUNDS = ("v1", "v2", "v2", "v3")  # the second v2 runs past the grace: every core collects
 
 
@@ -26,10 +27,10 @@ ROUNDS = ("v1", "v2", "v2", "v3")  # the second v2 runs past the grace: every co
 def three_vo_site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
     if request.param == "glance":
         cloud: DevCloud = request.getfixturevalue("devcloud")
-        yield from make_glance_site(tmp_path, cloud)
+        yield from make_glance_site(tmp_path, cloud, listing_max_age=SHARED)
     else:
         mapping = {vo: ProjectRef(name=name, domain="default") for vo, name in TEST_VOS.items()}
-        yield from make_site(tmp_path, mapping)
+        yield from make_site(tmp_path, mapping, listing_max_age=SHARED)
 
 
 def vo_list(name: str, vo: str) -> core.ImageList:

@@ -139,8 +139,14 @@ class Site:
 
 
 def make_site(
-    tmp_path: Path, mapping: dict[str, ProjectRef] | None = None, *, protocol: str = "core-2.0"
+    tmp_path: Path,
+    mapping: dict[str, ProjectRef] | None = None,
+    *,
+    protocol: str = "core-2.0",
+    listing_max_age: float = 0.0,
 ) -> Iterator[Site]:
+    """A site over the in-memory catalog. Listings are not shared between calls unless asked
+    (`listing_max_age`), so that tests rigging the catalog see the effect at the next call."""
     spool = tmp_path / "spool"
     spool.mkdir()
     clock = ManualClock(NOW)
@@ -148,7 +154,7 @@ def make_site(
     settings = Settings(
         server=ServerSettings(protocol=protocol),
         images=ImageSettings(local_directories=(spool,)),
-        catalog=CatalogSettings(type="memory"),
+        catalog=CatalogSettings(type="memory", listing_max_age=listing_max_age),
         lifecycle=LifecycleSettings(retire_grace=GRACE),
     )
     directory = StaticDirectory(VOMapping(mapping or {VO: PROJECT}))
@@ -158,7 +164,7 @@ def make_site(
         yield Site(app=app, state=state, clock=clock, spool=spool, target=target, protocol=protocol)
 
 
-def make_glance_site(tmp_path: Path, cloud: DevCloud) -> Iterator[Site]:
+def make_glance_site(tmp_path: Path, cloud: DevCloud, *, listing_max_age: float = 0.0) -> Iterator[Site]:
     """A site over the devcloud's real Glance, built by bootstrap from the devcloud's configuration.
 
     Its own tag keeps it apart from the other tests on the shared cloud, and whatever carries the
@@ -173,6 +179,7 @@ def make_glance_site(tmp_path: Path, cloud: DevCloud) -> Iterator[Site]:
         images=evolve(configured.images, local_directories=(*configured.images.local_directories, spool)),
         glance=evolve(configured.glance, tag=tag),
         lifecycle=evolve(configured.lifecycle, retire_grace=GRACE),
+        catalog=evolve(configured.catalog, listing_max_age=listing_max_age),
     )
     clock = ManualClock(int(time.time()))
     app = build(settings, clock=clock)

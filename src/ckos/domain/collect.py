@@ -34,6 +34,12 @@ def collect(ctx: Context) -> Outcome:
         if not _due(ctx, image, now):
             continue
         try:
+            # A retired image stays retired; an unfinished one may have been finished since the
+            # listing (by another process): it is decided again on what the catalog holds now.
+            if image.status is None and not _due(
+                ctx, ctx.catalog.get_image(image.project, image.image_id), now
+            ):
+                continue
             ctx.catalog.delete_image(image.project, image.image_id)
         except ImageInUse:
             log.info("image %s of appliance %s is in use: kept", image.image_id, image.appliance.identifier)
@@ -45,6 +51,10 @@ def collect(ctx: Context) -> Outcome:
             deleted.append(image.image_id)
     remaining = [image for image in images if image.image_id not in deleted and image.image_id not in gone]
     return Outcome(deleted=tuple(deleted), kept_in_use=tuple(kept), census=census(remaining))
+
+
+def _now_as(ctx: Context, image: ManagedImage) -> ManagedImage:
+    return ctx.catalog.get_image(image.project, image.image_id)
 
 
 def census(images: Iterable[ManagedImage]) -> dict[str, int]:

@@ -5,14 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ckos.domain.context import Context
+from ckos.domain.listings import SharedListings
 from ckos.domain.model import ManagedImage, ProjectRef
 
 
 def all_images(ctx: Context) -> list[ManagedImage]:
-    """Every image of ours in every mapped project; any failing project fails the whole."""
+    """Every image of ours in every mapped project; any failing project fails the whole.
+
+    Listings are shared between calls for a short while when the catalog allows (listings.py).
+    """
+    catalog = ctx.catalog
     images: list[ManagedImage] = []
     for project in ctx.directory.mapping().projects():
-        images.extend(ctx.catalog.list_images(project))
+        if isinstance(catalog, SharedListings):
+            images.extend(catalog.shared(project))
+        else:
+            images.extend(catalog.list_images(project))
     return images
 
 
