@@ -11,11 +11,14 @@ import pytest
 from attrs import evolve
 
 from ckos.adapters.glance import catalog as catalog_module
+from ckos.adapters.glance.sessions import ProjectClients
 from ckos.domain.errors import CatalogNotFound, ImageInUse, TransferMismatch
 from ckos.domain.model import ImageState, ProjectRef
 from ckos.domain.ports import ImageCatalog
 from ckos.domain.transfer import VerifyingReader
 from support.appliances import CENTOS, DATA, IMAGE, UBUNTU, live, uploaded
+from support.glance_admin import ckos_credentials
+from support.glance_proxy import GlanceProxy
 from support.glance_testbed import EXAMPLE, FEDCLOUD, GlanceTestbed
 from support.request_log import record_requests
 
@@ -165,3 +168,18 @@ def test_another_projects_image_with_our_tag_is_never_listed_nor_touched(testbed
     assert catalog.list_images(FEDCLOUD) == []
     assert refusals(catalog, FEDCLOUD, theirs) == []
     assert testbed.admin.raw(theirs) == before
+
+
+def test_a_delete_that_lost_a_race_with_another_delete_is_not_found(testbed: GlanceTestbed) -> None:
+    # Two collections deleting one image at once: Glance answers the second 400 ("Image status
+    # transition from deleted to deleted is not allowed"), which means the image is gone.
+    with GlanceProxy(testbed.cloud.glance_url) as proxy:
+        credentials = evolve(ckos_credentials(testbed.cloud), endpoint_override=proxy.url)
+        catalog = testbed.catalog(ProjectClients(credentials))
+        image_id = uploaded(catalog, FEDCLOUD)
+        proxy.race_deletes = True
+
+        with pytest.raises(CatalogNotFound):
+            catalog.delete_image(FEDCLOUD, image_id)
+
+    assert testbed.catalog().list_images(FEDCLOUD) == []

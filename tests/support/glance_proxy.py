@@ -21,6 +21,7 @@ from types import TracebackType
 from urllib.parse import urlsplit
 
 UPLOAD = re.compile(r"^/v2/images/[^/]+/file$")
+IMAGE = re.compile(r"^/v2/images/[^/]+$")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer", "upgrade"}
 READ_BEFORE_REFUSING = 256 * 1024  # Glance reads until the cap is crossed, then answers
 
@@ -31,6 +32,9 @@ class GlanceProxy:
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.refuse_uploads: int | None = None  # the status uploads get, when set
         self.refused = 0
+        # When set, a DELETE of an image is done, then answered as Glance answers the second of two
+        # deletes racing each other: 400 "Image status transition from deleted to deleted".
+        self.race_deletes = False
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="glance-proxy", daemon=True)
@@ -64,6 +68,7 @@ def _handler_for(proxy: GlanceProxy) -> type[BaseHTTPRequestHandler]:
             if self.command == "PUT" and UPLOAD.match(self.path) and proxy.refuse_uploads is not None:
                 self._refuse(proxy.refuse_uploads)
                 return
+            lost_race = self.command == "DELETE" and IMAGE.match(self.path) and proxy.race_deletes
             body = self._body()
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
             upstream = http.client.HTTPConnection(*proxy.upstream, timeout=60)
@@ -73,6 +78,9 @@ def _handler_for(proxy: GlanceProxy) -> type[BaseHTTPRequestHandler]:
                 content = answer.read()
             finally:
                 upstream.close()
+            if lost_race:
+                self._answer(400, "Image status transition from deleted to deleted is not allowed")
+                return
             self.send_response(answer.status, answer.reason)
             for name, value in answer.getheaders():
                 if name.lower() not in HOP_BY_HOP:
@@ -92,6 +100,16 @@ def _handler_for(proxy: GlanceProxy) -> type[BaseHTTPRequestHandler]:
                     pass
                 return b"".join(parts)
             return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+        def _answer(self, status: int, text: str) -> None:
+            title = f"{status} {HTTPStatus(status).phrase}"
+            page = f"<html>\n <head>\n  <title>{title}</title>\n </head>\n <body>\n  <h1>{title}</h1>\n"
+            content = f"{page}  {text}<br /><br />\n\n\n\n </body>\n</html>".encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html; charset=UTF-8")
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
 
         def _refuse(self, status: int) -> None:
             """Read a part of the upload, answer `status`, and close as a server giving up does:

@@ -125,8 +125,14 @@ class GlanceCatalog(ImageCatalog):
         if self._ours(project, image_id).get("protected"):
             raise ImageInUse(f"image {image_id} is protected")
         client = self._clients.client(project)
-        with translated(f"deleting image {image_id}", conflict=ImageInUse):
-            client.glance.images.delete(image_id)
+        try:
+            with translated(f"deleting image {image_id}", conflict=ImageInUse):
+                client.glance.images.delete(image_id)
+        except CatalogRejected:
+            # Glance answers the second of two deletes racing each other with 400 ("Image status
+            # transition from deleted to deleted"): gone is gone, and _ours says CatalogNotFound.
+            self._ours(project, image_id)
+            raise
         changed("deleted", project, image_id)
 
     def _ours(self, project: ProjectRef, image_id: str) -> Mapping[str, Any]:
