@@ -81,7 +81,7 @@ def harness(lists: ListPki, web: WebServer, tmp_path: Path) -> Harness:
         crl="required",
         max_image_size=1_000_000,
     )
-    return Harness(lists, web, tmp_path, ManualClock(NOW), config)
+    return Harness(lists, web, tmp_path, ManualClock(int(time.time())), config)  # after the CRLs
 
 
 def a_list(*, created: str = CREATED, version: str = "20261201100000", **changes: str) -> bytes:
