@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from attrs import evolve, frozen
 
-from ckos.domain import collect, health, listing, metadata, register, retire
+from ckos.domain import collect, health, listing, metadata, register, retire, status
 from ckos.domain.context import Context
 from ckos.domain.model import Appliance, ImageSource
 from ckos.domain.outcome import Outcome
@@ -49,3 +49,7 @@ class Backend:
     def check_projects(self) -> list[health.ProjectCheck]:
         """Whether each mapped project can be listed (not an RPC: for operators and health)."""
         return health.check_projects(self.ctx)
+
+    def status(self) -> list[status.ProjectStatus]:
+        """What ckos manages in each mapped project (not an RPC: `cloudkeeper-os status`)."""
+        return status.status(self.ctx)

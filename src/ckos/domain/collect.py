@@ -59,11 +59,12 @@ def _now_as(ctx: Context, image: ManagedImage) -> ManagedImage:
 
 def census(images: Iterable[ManagedImage]) -> dict[str, int]:
     """How many images are live, retired, or not yet marked (being created, or left over)."""
-    counts = Counter(_lifecycle_state(image) for image in images)
+    counts = Counter(lifecycle_state(image) for image in images)
     return {state: counts[state] for state in CENSUS_STATES}
 
 
-def _lifecycle_state(image: ManagedImage) -> str:
+def lifecycle_state(image: ManagedImage) -> str:
+    """live, retired, or unfinished (being created, or left over)."""
     if image.status is ApplianceStatus.ACTIVE:
         return "live"
     return "retired" if image.status is ApplianceStatus.EOL else "unfinished"

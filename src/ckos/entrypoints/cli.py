@@ -13,7 +13,7 @@ from ckos import __version__
 from ckos.bootstrap import build, build_migration
 from ckos.config import ConfigError, LoggingSettings, Settings, load
 from ckos.domain.errors import CkosError
-from ckos.entrypoints import convert_config, daemon, logs, sync
+from ckos.entrypoints import convert_config, daemon, logs, status, sync
 from ckos.entrypoints.grpc.listen import ListenFailed
 from ckos.entrypoints.migrate import migrate
 
@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--apply", action="store_true", help="change Glance (default: only show)")
     sync.add_parser(commands, DEFAULT_CONFIG)
     convert_config.add_parser(commands)
+    status.add_parser(commands, DEFAULT_CONFIG)
     return parser
 
 
@@ -53,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911  (one retur
             return _check_config(settings, arguments.config)
         if arguments.command == "check":
             return _check(settings)
+        if arguments.command == "status":
+            return status.run(arguments)
         if arguments.command == "migrate":
             return migrate(
                 build_migration(settings), build(settings).directory.mapping(), apply=arguments.apply
