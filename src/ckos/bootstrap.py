@@ -24,7 +24,6 @@ from ckos.adapters.lock_file import held as sync_lock
 from ckos.adapters.mapping_json import JsonVODirectory, MappingError
 from ckos.adapters.memory_catalog import MemoryCatalog
 from ckos.adapters.metrics import Metrics
-from ckos.adapters.sources.hepix.acceptance import AcceptingSync
 from ckos.adapters.sources.hepix.fetch import ListFetcher
 from ckos.adapters.sources.hepix.history import ListHistory
 from ckos.adapters.sources.hepix.source import HepixSource, HepixSourceConfig
@@ -161,7 +160,7 @@ def build_sync(
     app = build(settings, catalog=catalog, image_data=image_data, clock=clock, directory=directory)
     conversion = QemuConversion(sync.work_dir, app.transfers, timeout=sync.conversion_timeout)
     return SyncApplication(
-        sync=AcceptingSync(app.backend, conversion, policy),
+        sync=Sync(app.backend, conversion, policy),
         sources=(*oci.values(), *hepix),
         directory=app.directory,
         conversion=conversion,

@@ -24,6 +24,10 @@ class FakeSource:
     name: str = "fake"
     incomplete: bool = False
     broken: Exception | None = None
+    applications: int = 0
+
+    def applied(self) -> None:
+        self.applications += 1
 
     def read(self) -> Snapshot:
         if self.broken is not None:
@@ -163,3 +167,13 @@ def test_the_target_format_is_the_first_wanted_unless_the_offered_one_is_wanted(
     assert target_format(ImageFormat.QCOW2, ()) is None
     assert target_format(ImageFormat.QCOW2, (ImageFormat.RAW, ImageFormat.QCOW2)) is None
     assert target_format(ImageFormat.QCOW2, (ImageFormat.RAW, ImageFormat.VMDK)) is ImageFormat.RAW
+
+
+def test_the_source_is_told_when_its_snapshot_was_applied_and_only_then(world: World) -> None:
+    source = FakeSource(offers(world, *IDS))
+    sync(world, dry_run=True).run(source)
+    sync(world).run(FakeSource([], broken=SourceUnavailable("down")))
+    assert source.applications == 0
+
+    sync(world).run(source)
+    assert source.applications == 1

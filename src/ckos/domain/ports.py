@@ -93,6 +93,11 @@ class ApplianceSource(Protocol):
         """Every appliance the source offers now; raises SourceIncomplete, never a partial snapshot."""
         ...
 
+    def applied(self) -> None:
+        """What `read` returned was applied (never said after a dry run, nor when nothing could be
+        planned): a source may now remember it (a HEPiX list's anti-rollback state)."""
+        ...
+
 
 class Conversion(Protocol):
     """Brings an offered image into a format the site wants (sync only)."""

@@ -106,6 +106,7 @@ class Sync:
         self._rewrite_metadata(the_plan, report)
         if removals_allowed:
             self._retire(the_plan, report)
+        _tell_applied(source, report)
         return report
 
     def _transfer(self, the_plan: Plan, report: SourceReport) -> None:
@@ -181,6 +182,19 @@ def _guarded(report: SourceReport, appliance: Appliance, action: Callable[[T], R
         log.exception("appliance %s: unexpected failure", appliance.identifier)
         report.problems.append(f"appliance {appliance.identifier}: unexpected {type(error).__name__}")
     return None
+
+
+def _tell_applied(source: ApplianceSource, report: SourceReport) -> None:
+    # Said when the plan was applied, in part too (some transfers may have failed: the snapshot was
+    # still acted on); a source incomplete with nothing planned was not read enough to say it.
+    if not (report.complete or report.plan.changes or report.plan.unchanged):
+        return
+    try:
+        source.applied()
+    except CkosError as error:
+        log.error("source %s: %s", source.name, error)
+        report.problems.append(str(error))
+        report.failed += 1
 
 
 def _read(source: ApplianceSource) -> tuple[Snapshot | None, bool, list[str]]:

@@ -101,6 +101,9 @@ class OciSource(ApplianceSource, ImageData):
         )
         return snapshot
 
+    def applied(self) -> None:
+        """Nothing to remember: a registry's tags are read afresh each run."""
+
     def size_of(self, source: ImageSource) -> int | None:
         offered = self._blobs.get(source.location)
         return offered[2] if offered else None

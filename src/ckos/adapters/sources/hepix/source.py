@@ -21,7 +21,7 @@ from ckos.adapters.sources.hepix.chain import CrlPolicy
 from ckos.adapters.sources.hepix.fetch import ListFetcher
 from ckos.adapters.sources.hepix.history import ListHistory
 from ckos.adapters.sources.hepix.mapping import ListFacts, snapshot_from_list
-from ckos.domain.errors import CkosError, SourceInvalid
+from ckos.domain.errors import CkosError, SourceInvalid, SourceUnavailable
 from ckos.domain.ports import ApplianceSource, Clock
 from ckos.domain.snapshot import Offer, Snapshot, SourceIncomplete
 
@@ -77,8 +77,13 @@ class HepixSource(ApplianceSource):
 
     def applied(self) -> None:
         """The list read this run was applied: remember it, so that no older one is accepted later."""
-        if self._verified is not None:
+        if self._verified is None:
+            return
+        try:
             self._history.record(self.name, self._verified)
+        except OSError as error:
+            message = f"source {self.name}: the applied list could not be remembered: {error}"
+            raise SourceUnavailable(message) from None
 
     def _trusted(self) -> tuple[Snapshot, ListFacts]:
         message = self._fetcher.fetch()
