@@ -43,6 +43,22 @@ def test_metadata_update_ignores_an_image_sent_along(world: World) -> None:
     assert stored.digest == "d2"
 
 
+def test_metadata_update_back_fills_an_image_digest_the_stored_facts_lack(world: World) -> None:
+    # An image of the core 1.x era: no image digest. The sync, finding its image unchanged,
+    # updates the metadata with the core 2.0's digests: from then on it compares by digests.
+    appliance, source = world.offer(CENTOS, b"centos", image_digest="")
+    image_id = world.backend.add_appliance(appliance, source).image_id
+    offered, _ = world.offer(CENTOS, b"centos", image_digest="i2", digest="d2")
+
+    world.backend.update_appliance_metadata(offered)
+
+    stored = world.catalog.get_image(PROJECT, image_id).appliance
+    assert stored.image is not None
+    assert appliance.image is not None
+    assert stored.image == evolve(appliance.image, digest="i2")
+    assert world.catalog.data(image_id) == b"centos"
+
+
 def test_metadata_update_of_an_unknown_appliance_is_not_found(world: World) -> None:
     appliance, _ = world.offer(CENTOS, b"centos")
 

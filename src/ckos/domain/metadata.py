@@ -7,7 +7,7 @@ from attrs import evolve
 from ckos.domain.context import Context
 from ckos.domain.errors import ApplianceNotFound
 from ckos.domain.inventory import live_images_of
-from ckos.domain.model import Appliance
+from ckos.domain.model import Appliance, ImageFacts, ManagedImage
 from ckos.domain.outcome import Outcome
 from ckos.domain.validation import check_metadata
 
@@ -23,5 +23,17 @@ def update_metadata(ctx: Context, appliance: Appliance) -> Outcome:
                 f"appliance {appliance.identifier!r} of VO {appliance.vo!r} has no live image"
             )
         target = live[0]
-        ctx.catalog.update_metadata(project, target.image_id, evolve(appliance, image=target.appliance.image))
+        ctx.catalog.update_metadata(
+            project, target.image_id, evolve(appliance, image=_kept_facts(target, appliance))
+        )
         return Outcome(project=project, image_id=target.image_id)
+
+
+def _kept_facts(target: ManagedImage, appliance: Appliance) -> ImageFacts | None:
+    """The stored image facts; an image digest missing from them (an image of the core 1.x era)
+    is back-filled from the appliance's, so that the next comparison is by digests."""
+    stored = target.appliance.image
+    offered = appliance.image
+    if stored is not None and not stored.digest and offered is not None and offered.digest:
+        return evolve(stored, digest=offered.digest)
+    return stored
