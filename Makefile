@@ -35,6 +35,7 @@ test: check
 # memory against the glance command line; each on a devcloud of its own (about 10 minutes in all).
 bench: $(READY)
 	$(BIN)/python bench/requests_per_sync.py
+	$(BIN)/python bench/site_cycle.py
 	$(BIN)/python bench/transfer.py
 
 generate: $(READY)
