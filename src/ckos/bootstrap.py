@@ -155,8 +155,15 @@ def build_sync(
     oci = {source.name: _oci_source(settings, source, keep=not policy.dry_run) for source in sync.oci}
     hepix = tuple(_hepix_source(settings, source, clock) for source in sync.hepix)
     local = LocalImageFiles([sync.work_dir])
-    # A HEPiX list's images (hv:uri) are read by the http(s) downloads, without the list's token.
-    image_data = SyncImageData(local=local, remote=_image_data(settings), oci=oci, progress=progress)
+    # A HEPiX list's images (hv:uri) are read over http(s) without the list's token, from any host
+    # the list names (its signature vouches for them; [images] remote_allowed_hosts is the core's).
+    images = settings.images
+    remote = RemoteImageDownloads(
+        connect_timeout=images.remote_connect_timeout,
+        read_timeout=images.remote_read_timeout,
+        max_redirects=images.remote_max_redirects,
+    )
+    image_data = SyncImageData(local=local, remote=remote, oci=oci, progress=progress)
     app = build(settings, catalog=catalog, image_data=image_data, clock=clock, directory=directory)
     conversion = QemuConversion(sync.work_dir, app.transfers, timeout=sync.conversion_timeout)
     return SyncApplication(

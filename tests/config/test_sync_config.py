@@ -72,6 +72,14 @@ def test_the_sync_section_of_the_issue_reads_as_written() -> None:
         ({"max_removal_fraction": 2}, "between 0 and 1"),
         ({"hepix": [{"name": "x", "url": "https://x/list"}]}, "needs endorser_dn"),
         (
+            {"hepix": [{"name": "x", "url": "https://tok:x-oauth-basic@x/l", "endorser_dn": "/CN=a"}]},
+            r"url must not hold credentials: use token_file$",
+        ),
+        (
+            {"hepix": [{"name": "x", "url": "http://x/l", "endorser_dn": "/CN=a", "token_file": "t"}]},
+            "a token is sent over https only",
+        ),
+        (
             {"hepix": [{"name": "x", "url": "https://x/l", "endorser_dn": "/CN=a", "crl": "maybe"}]},
             "crl must be",
         ),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin
@@ -10,11 +9,29 @@ from typing import Any, TypeVar, get_args, get_origin
 import tomli
 from attrs import field, fields, frozen, has, resolve_types
 
+from ckos.config.errors import ConfigError
+from ckos.config.sync import (
+    CRL_CHOICES,
+    SYNC_FORMATS,
+    HepixSourceSettings,
+    OciSourceSettings,
+    SyncSettings,
+    check_sync,
+)
+
+__all__ = [
+    "SYNC_FORMATS",
+    "ConfigError",
+    "HepixSourceSettings",
+    "OciSourceSettings",
+    "Settings",
+    "SyncSettings",
+    "documented_options",
+    "load",
+    "parse",
+]
+
 T = TypeVar("T")
-
-
-class ConfigError(ValueError):
-    """The configuration file is missing, unreadable or invalid."""
 
 
 @frozen
@@ -96,49 +113,6 @@ class MetricsSettings:
 
 
 @frozen
-class OciSourceSettings:
-    """One `[[sync.oci]]` table: repositories of an OCI registry."""
-
-    name: str = ""
-    registry: str = ""
-    repositories: tuple[str, ...] = ()
-    tags: str = ""  # regular expression over tags; empty: every tag
-    vo: str = ""
-    username: str = ""
-    password_file: Path | None = None
-    ca_bundle: Path | None = None
-
-
-@frozen
-class HepixSourceSettings:
-    """One `[[sync.hepix]]` table: a signed HEPiX image list."""
-
-    name: str = ""
-    url: str = ""
-    token_file: Path | None = None
-    vo: str = ""
-    ca_dir: Path = Path("/etc/grid-security/certificates")
-    endorser_dn: str = ""
-    crl: str = "required"  # required | if-present | off
-    ca_bundle: Path | None = None
-
-
-@frozen
-class SyncSettings:
-    work_dir: Path = Path("/var/cache/cloudkeeper-os")
-    lock_file: Path = Path("/run/cloudkeeper-os/sync.lock")
-    parallel: int = 2
-    formats: tuple[str, ...] = ()  # disk formats the site wants, preferred first; () = as offered
-    max_removals: int = 20
-    max_removal_fraction: float = 0.5
-    metrics_file: Path | None = None
-    max_image_size: int = 64 * 1024**3  # bytes: a larger image (layer, list entry) is refused
-    conversion_timeout: float = 3600.0  # seconds one qemu-img conversion may take
-    oci: tuple[OciSourceSettings, ...] = ()
-    hepix: tuple[HepixSourceSettings, ...] = ()
-
-
-@frozen
 class Settings:
     server: ServerSettings = ServerSettings()
     mapping: MappingSettings = MappingSettings()
@@ -149,7 +123,7 @@ class Settings:
     lifecycle: LifecycleSettings = LifecycleSettings()
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
-    sync: SyncSettings = SyncSettings()
+    sync: SyncSettings = SyncSettings()  # noqa: RUF009  (frozen: one shared default is fine)
 
 
 VISIBILITIES = ("private", "shared", "community", "public")
@@ -163,10 +137,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "logging.format": ("text", "json"),
     "openstack.interface": ("public", "internal", "admin"),
     "server.protocol": PROTOCOLS,
-    "crl": ("required", "if-present", "off"),
+    "crl": CRL_CHOICES,
 }
-# Formats qemu-img writes, which a site may want its images in ([sync] formats).
-SYNC_FORMATS = ("raw", "qcow2", "vmdk", "vdi")
 
 
 def load(path: Path) -> Settings:
@@ -191,52 +163,8 @@ def parse(raw: Mapping[str, Any], *, base: Path, origin: str = "configuration") 
         raise ConfigError(f"{origin}: server.tls needs key and client_ca along with certificate")
     if not settings.glance.tag:
         raise ConfigError(f"{origin}: glance.tag must not be empty")
-    _check_sync(settings.sync, origin)
+    check_sync(settings.sync, origin)
     return settings
-
-
-def _check_sync(sync: SyncSettings, origin: str) -> None:
-    unknown = [name for name in sync.formats if name not in SYNC_FORMATS]
-    if unknown:
-        raise ConfigError(
-            f"{origin}: sync.formats: {', '.join(unknown)} not one of {', '.join(SYNC_FORMATS)}"
-        )
-    if sync.parallel < 1:
-        raise ConfigError(f"{origin}: sync.parallel must be at least 1")
-    if sync.max_removal_fraction > 1:
-        raise ConfigError(f"{origin}: sync.max_removal_fraction must be between 0 and 1")
-    names: list[str] = []
-    for n, oci in enumerate(sync.oci):
-        where = f"sync.oci[{n}]"
-        _require(oci, ("name", "registry", "vo"), where, origin)
-        if not oci.repositories:
-            raise ConfigError(f"{origin}: {where}.repositories must name at least one repository")
-        if not oci.registry.startswith(("https://", "http://")):
-            raise ConfigError(f"{origin}: {where}.registry must be an http(s):// URL, not {oci.registry!r}")
-        if "@" in oci.registry:
-            raise ConfigError(f"{origin}: {where}.registry must not hold credentials: use password_file")
-        if bool(oci.username) != (oci.password_file is not None):
-            raise ConfigError(f"{origin}: {where}: username and password_file go together")
-        try:
-            re.compile(oci.tags)
-        except re.error as error:
-            raise ConfigError(f"{origin}: {where}.tags is not a regular expression: {error}") from None
-        names.append(oci.name)
-    for n, hepix in enumerate(sync.hepix):
-        where = f"sync.hepix[{n}]"
-        _require(hepix, ("name", "url", "endorser_dn"), where, origin)
-        if not hepix.url.startswith(("https://", "http://")):
-            raise ConfigError(f"{origin}: {where}.url must be an http(s):// URL")
-        names.append(hepix.name)
-    doubled = sorted({name for name in names if names.count(name) > 1})
-    if doubled:
-        raise ConfigError(f"{origin}: sync source names must differ: {', '.join(doubled)} used twice")
-
-
-def _require(table: object, keys: tuple[str, ...], where: str, origin: str) -> None:
-    missing = [key for key in keys if not getattr(table, key)]
-    if missing:
-        raise ConfigError(f"{origin}: {where} needs {', '.join(missing)}")
 
 
 def documented_options() -> dict[str, object]:
