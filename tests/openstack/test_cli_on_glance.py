@@ -20,15 +20,18 @@ from support.glance_admin import GlanceAdmin, cleaned_up, unique_tag
 from support.keystone_admin import ScratchProject, scratch_project
 
 VO = "migrate.example.eu"
+URI = "https://cloud-images.example.org/almalinux-9.qcow2"
 LIST = "d2c4e6f8-0a1b-5c3d-9e4f-6a7b8c9d0e1f"
 DATA = bytes(range(256)) * 64
 SHA512 = hashlib.sha512(DATA).hexdigest()
 
 
-def earlier_properties(identifier: str, title: str) -> dict[str, str]:
+def earlier_properties(identifier: str, title: str, *, uri: str = "") -> dict[str, str]:
     """What cloudkeeper-os 0.9 wrote: every appliance field as APPLIANCE_<FIELD>, no image facts."""
     mpuri = f"https://appdb.egi.eu/store/vo/image/{identifier}:42/"
     attributes = {"ad:mpuri": mpuri, "dc:identifier": identifier, "dc:title": title, "ad:vo": VO}
+    if uri:
+        attributes["hv:uri"] = uri
     return {
         "APPLIANCE_ID": identifier,
         "APPLIANCE_IMAGE_LIST_ID": LIST,
@@ -89,7 +92,8 @@ class Earlier:
         self.config = derived_config(
             devcloud.config_file, tmp_path, mapping=mapping, changes={"glance": {"tag": tag}}
         )
-        self.live = self.image(project, earlier_properties("app-live", "AlmaLinux 9"), name="AlmaLinux 9")
+        live = earlier_properties("app-live", "AlmaLinux 9", uri=URI)
+        self.live = self.image(project, live, name="AlmaLinux 9")
         self.old = self.image(project, earlier_properties("app-old", "Old one"), os_hidden=True)
         nova = {"image_type": "snapshot", "instance_uuid": str(uuid.uuid4()), "base_image_ref": self.live}
         self.snapshot = self.image(project, {**self.admin.record(self.live).properties, **nova})
@@ -138,10 +142,15 @@ def test_migrate_apply_adopts_the_appliances_and_leaves_the_snapshot(
     assert earlier.tag in old.tags
     assert (live.properties["APPLIANCE_STATUS"], old.properties["APPLIANCE_STATUS"]) == ("ACTIVE", "EOL")
     assert live.properties["APPLIANCE_IMAGE_CHECKSUM"] == SHA512
-    assert (
-        live.properties["APPLIANCE_ATTRIBUTES"]
-        == earlier_properties("app-live", "AlmaLinux 9")["APPLIANCE_ATTRIBUTES"]
-    )  # kept as the earlier implementation wrote it
+    attributes = earlier_properties("app-live", "AlmaLinux 9", uri=URI)["APPLIANCE_ATTRIBUTES"]
+    assert live.properties["APPLIANCE_ATTRIBUTES"] == attributes  # kept as the earlier tool wrote it
+    # The core 1.x map, as the core-1 layout stores it: compact, sorted.
+    assert live.properties["APPLIANCE_DIGEST"] == json.dumps(
+        json.loads(attributes), sort_keys=True, separators=(",", ":")
+    )
+    # The image URI is the list's hv:uri; the marketplace URI only when the map has none.
+    assert live.properties["APPLIANCE_IMAGE_URI"] == URI
+    assert old.properties["APPLIANCE_IMAGE_URI"] == old.properties["APPLIANCE_MPURI"]
     assert earlier.admin.raw(earlier.snapshot) == snapshot
 
     backend = build(load(earlier.config)).backend
@@ -155,7 +164,7 @@ def test_migrate_apply_adopts_the_appliances_and_leaves_the_snapshot(
     )
     assert appliance.image is not None
     assert appliance.mpuri
-    assert appliance.image.uri == appliance.mpuri
+    assert appliance.image.uri == URI
     assert (appliance.image.checksum, appliance.image.size) == (SHA512, len(DATA))
 
     # Nothing is left to adopt.
