@@ -14,6 +14,8 @@ def migrate(migration: GlanceMigration, mapping: VOMapping, *, apply: bool) -> i
             total += 1
             added = ", ".join(sorted(adoption.added)) or "nothing"
             print(f"adopt image {adoption.image_id} ({adoption.name}) in project {project}; add {added}")
+            for note in adoption.notes:
+                print(f"  note: {note}")
             if apply:
                 migration.apply(adoption)
     verb = "adopted" if apply else "would adopt (run again with --apply)"

@@ -10,7 +10,6 @@ the image again.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,8 +22,6 @@ from ckos.adapters.glance.properties import STATUS, decode, encode
 from ckos.adapters.glance.record import glance_properties
 from ckos.adapters.glance.sessions import ProjectClients
 from ckos.domain.model import ImageFormat, ProjectRef
-
-log = logging.getLogger(__name__)
 
 _SNAPSHOT_MARKS = ("instance_uuid", "base_image_ref")
 # The fork's head (from eb1b7ff) wrote each key of the map as its own property and read the map
@@ -67,10 +64,7 @@ class GlanceMigration:
                 images = list(client.glance.images.list(filters=filters, page_size=200))
             for image in images:
                 if self._adoptable(image):
-                    adoption = _adoption(project, image)
-                    for note in adoption.notes:
-                        log.warning("image %s (%s): %s", adoption.image_id, adoption.name, note)
-                    adoptions.append(adoption)
+                    adoptions.append(_adoption(project, image))
         return adoptions
 
     def apply(self, adoption: Adoption) -> None:
