@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -136,3 +136,19 @@ class GlanceState(CatalogState):
 
     def _selections(self) -> list[dict[str, Any]]:
         return [{"tag": [self._tag]}, *({"owner": owner} for owner in self._owners)]
+
+
+def ours(records: Iterable[ImageRecord], tag: str, status: str) -> dict[str, list[ImageRecord]]:
+    """The records carrying `tag` with this APPLIANCE_STATUS, by appliance identifier."""
+    found: dict[str, list[ImageRecord]] = {}
+    for record in records:
+        if tag in record.tags and record.properties.get("APPLIANCE_STATUS") == status:
+            found.setdefault(record.properties["APPLIANCE_ID"], []).append(record)
+    return found
+
+
+def one_live_each(records: Iterable[ImageRecord], tag: str) -> dict[str, ImageRecord]:
+    """The single live image of each appliance (fails if an appliance has several)."""
+    live = ours(records, tag, "ACTIVE")
+    assert all(len(images) == 1 for images in live.values()), live
+    return {identifier: images[0] for identifier, images in live.items()}

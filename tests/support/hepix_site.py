@@ -25,7 +25,7 @@ from attrs import define, field
 from ckos.adapters.glance.record import ImageRecord
 from ckos.entrypoints import cli
 from support import pki
-from support.catalog_state import CatalogState, GlanceState
+from support.catalog_state import CatalogState, GlanceState, one_live_each, ours
 from support.ckos_config import derived_config
 from support.devcloud import DevCloud
 from support.hepix_lists import ENDORSER, VO, ListPki
@@ -102,17 +102,11 @@ class HepixSite:
         return [request for request in self.web.requests if request[0].startswith("/images/")]
 
     def ours(self, status: str) -> dict[str, list[ImageRecord]]:
-        found: dict[str, list[ImageRecord]] = {}
-        for record in self.state.records():
-            if self.tag in record.tags and record.properties.get("APPLIANCE_STATUS") == status:
-                found.setdefault(record.properties["APPLIANCE_ID"], []).append(record)
-        return found
+        return ours(self.state.records(), self.tag, status)
 
     def live(self) -> dict[str, ImageRecord]:
         """The one live image of each appliance (fails if an appliance has several)."""
-        live = self.ours("ACTIVE")
-        assert all(len(images) == 1 for images in live.values()), live
-        return {identifier: images[0] for identifier, images in live.items()}
+        return one_live_each(self.state.records(), self.tag)
 
     def unfinished(self) -> list[ImageRecord]:
         """Images of ours that are neither live nor retired, or not active in Glance: orphans."""

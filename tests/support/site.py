@@ -23,7 +23,7 @@ from ckos.config import CatalogSettings, ImageSettings, LifecycleSettings, Serve
 from ckos.domain.mapping import VOMapping
 from ckos.domain.model import ProjectRef
 from support import core, core1
-from support.catalog_state import CatalogState, GlanceState, MemoryState
+from support.catalog_state import CatalogState, GlanceState, MemoryState, one_live_each, ours
 from support.devcloud import DevCloud
 from support.fakes import ManualClock, StaticDirectory
 from support.grpc_server import running_server
@@ -125,17 +125,11 @@ class Site:
 
     def ours(self, status: str) -> dict[str, list[ImageRecord]]:
         """Our images with this APPLIANCE_STATUS, by appliance identifier."""
-        found: dict[str, list[ImageRecord]] = {}
-        for record in self.records():
-            if self.tag in record.tags and record.properties.get("APPLIANCE_STATUS") == status:
-                found.setdefault(record.properties["APPLIANCE_ID"], []).append(record)
-        return found
+        return ours(self.records(), self.tag, status)
 
     def live(self) -> dict[str, ImageRecord]:
         """The single live image of each appliance (fails if an appliance has several)."""
-        live = self.ours("ACTIVE")
-        assert all(len(images) == 1 for images in live.values()), live
-        return {identifier: images[0] for identifier, images in live.items()}
+        return one_live_each(self.records(), self.tag)
 
 
 def make_site(

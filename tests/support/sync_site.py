@@ -21,7 +21,7 @@ from attrs import define, field
 
 from ckos.adapters.glance.record import ImageRecord
 from ckos.entrypoints import cli
-from support.catalog_state import GlanceState
+from support.catalog_state import GlanceState, one_live_each, ours
 from support.ckos_config import derived_config
 from support.devcloud import DevCloud
 from support.oci_push import Pushed, egi_manifest_annotations, egi_ubuntu_annotations, push_artifact
@@ -121,17 +121,11 @@ class SyncSite:
         return self.state.records()
 
     def ours(self, status: str) -> dict[str, list[ImageRecord]]:
-        found: dict[str, list[ImageRecord]] = {}
-        for record in self.records():
-            if record.properties.get("APPLIANCE_STATUS") == status:
-                found.setdefault(record.properties["APPLIANCE_ID"], []).append(record)
-        return found
+        return ours(self.records(), self.tag, status)
 
     def live(self) -> dict[str, ImageRecord]:
         """The one live image of each appliance (fails if an appliance has several)."""
-        live = self.ours("ACTIVE")
-        assert all(len(images) == 1 for images in live.values()), live
-        return {identifier: images[0] for identifier, images in live.items()}
+        return one_live_each(self.records(), self.tag)
 
     def unfinished(self) -> list[ImageRecord]:
         """Images of ours that are not live nor retired, or not active in Glance: orphans."""

@@ -26,7 +26,7 @@ def check_projects(ctx: Context) -> list[ProjectCheck]:
     mapping = ctx.directory.mapping()
     checks: list[ProjectCheck] = []
     for project in mapping.projects():
-        vos = tuple(sorted(vo for vo, mapped in mapping.projects_by_vo.items() if mapped == project))
+        vos = mapping.vos_of(project)
         try:
             images = len(ctx.catalog.list_images(project))
         except CkosError as error:

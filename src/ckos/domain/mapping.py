@@ -20,6 +20,10 @@ class VOMapping:
         except KeyError:
             raise UnmappedVO(f"VO {vo!r} is not mapped to any project") from None
 
+    def vos_of(self, project: ProjectRef) -> tuple[str, ...]:
+        """The VOs mapped to the project, sorted."""
+        return tuple(sorted(vo for vo, mapped in self.projects_by_vo.items() if mapped == project))
+
     def projects(self) -> list[ProjectRef]:
         """Each mapped project once, in a stable order."""
         return list(dict.fromkeys(self.projects_by_vo.values()))

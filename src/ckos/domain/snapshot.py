@@ -43,3 +43,9 @@ class SourceIncomplete(CkosError):
     def __init__(self, message: str, partial: Snapshot | None = None) -> None:
         super().__init__(message)
         self.partial = partial
+
+    @classmethod
+    def of(cls, source: str, problems: list[str], partial: Snapshot) -> SourceIncomplete:
+        """The source could read `partial` but not everything: the problems, the first few shown."""
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        return cls(f"source {source}: {len(problems)} problem(s): {shown}", partial=partial)

@@ -39,7 +39,7 @@ def status(ctx: Context) -> list[ProjectStatus]:
     now = ctx.clock.now()
     found: list[ProjectStatus] = []
     for project in mapping.projects():
-        vos = tuple(sorted(vo for vo, mapped in mapping.projects_by_vo.items() if mapped == project))
+        vos = mapping.vos_of(project)
         try:
             images = newest_first(ctx.catalog.list_images(project))
         except CkosError as error:

@@ -89,10 +89,7 @@ class OciSource(ApplianceSource, ImageData):
             offers=tuple(offers),
         )
         if problems:
-            shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
-            raise SourceIncomplete(
-                f"source {self.name}: {len(problems)} problem(s): {shown}", partial=snapshot
-            )
+            raise SourceIncomplete.of(self.name, problems, snapshot)
         log.info(
             "source %s: %d appliances in %d repositories",
             self.name,

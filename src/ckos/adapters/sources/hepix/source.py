@@ -60,10 +60,7 @@ class HepixSource(ApplianceSource):
         offers, problems = self._transferable(snapshot)
         snapshot = evolve(snapshot, offers=offers)
         if problems:
-            shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
-            raise SourceIncomplete(
-                f"source {self.name}: {len(problems)} problem(s): {shown}", partial=snapshot
-            )
+            raise SourceIncomplete.of(self.name, problems, snapshot)
         log.info(
             "source %s: list %s (hv:version %s) from %s, %d appliances%s",
             self.name,
