@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
-.PHONY: setup run run-memory test check bench generate clean
+.PHONY: setup run run-memory test check bench generate clean deb rpm
 
 setup: $(READY)
 
@@ -37,6 +37,17 @@ bench: $(READY)
 	$(BIN)/python bench/requests_per_sync.py
 	$(BIN)/python bench/site_cycle.py
 	$(BIN)/python bench/transfer.py
+
+# dist/cloudkeeper-os_VERSION-1_amd64.deb (Debian 12) and dist/cloudkeeper-os-VERSION-1.el9.x86_64.rpm
+# (EL9): a venv in /opt/cloudkeeper-os with the pinned dependencies, the units, the sample
+# configuration and the cloudkeeper-os user (packaging/build.py; dpkg-deb, rpmbuild from Debian's rpm).
+deb: $(READY)
+	scripts/setup-packaging
+	$(BIN)/python packaging/build.py deb
+
+rpm: $(READY)
+	scripts/setup-packaging
+	$(BIN)/python packaging/build.py rpm
 
 generate: $(READY)
 	$(BIN)/python scripts/generate_proto.py
