@@ -143,7 +143,7 @@ def wheelhouse(wheel: Path, cache: Path) -> Path:
     if (house / ".complete").exists():
         return house
     log(f"downloading the dependencies' wheels into {house}")
-    partial = Path(tempfile.mkdtemp(prefix="wheels-", dir=_mkdir(cache)))
+    partial = Path(tempfile.mkdtemp(prefix="partial-", dir=_mkdir(cache)))
     platforms = [option for tag in target_platforms() for option in ("--platform", tag)]
     download: list[str | Path] = [sys.executable, "-m", "pip", "download", "--quiet", "--dest", partial]
     download += ["--only-binary=:all:", "--constraint", REPO / "constraints.txt", *platforms]
@@ -153,8 +153,10 @@ def wheelhouse(wheel: Path, cache: Path) -> Path:
     for own in partial.glob("ckos-*.whl"):
         own.unlink()
     (partial / ".complete").touch()
-    shutil.rmtree(house, ignore_errors=True)
-    partial.rename(house)
+    try:
+        partial.rename(house)
+    except OSError:  # another build was first: use its wheels
+        shutil.rmtree(partial)
     for stale in cache.glob("wheels-*"):
         if stale != house:
             shutil.rmtree(stale, ignore_errors=True)
