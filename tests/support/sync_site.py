@@ -11,6 +11,7 @@ from the devcloud's, with its own Glance tag (every image carrying it is deleted
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -29,6 +30,15 @@ from support.registry import Registry
 
 VO = "fedcloud.egi.eu"
 SOURCE = "egi-vm-images"
+UBUNTU = "egi_vm_images/ubuntu"
+BUILD = "2025-09-04-4d7122d6"
+REBUILD = "2025-10-02-9f00aa11"
+
+
+def disk(seed: str, size: int = 300_000) -> bytes:
+    """Bytes standing for a disk image: `size` of them, different for each seed."""
+    block = hashlib.sha512(seed.encode()).digest()
+    return (block * (size // len(block) + 1))[:size]
 
 
 @define

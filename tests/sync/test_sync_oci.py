@@ -3,20 +3,10 @@
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 
-from support.sync_site import SOURCE, SyncSite, one_source
-
-UBUNTU = "egi_vm_images/ubuntu"
-BUILD = "2025-09-04-4d7122d6"
-REBUILD = "2025-10-02-9f00aa11"
-
-
-def disk(seed: str, size: int = 300_000) -> bytes:
-    block = hashlib.sha512(seed.encode()).digest()
-    return (block * (size // len(block) + 1))[:size]
+from support.sync_site import BUILD, REBUILD, SOURCE, UBUNTU, SyncSite, disk, one_source
 
 
 def test_a_first_sync_adds_each_short_tag_as_one_live_image_with_what_downstream_reads(

@@ -12,8 +12,7 @@ from ckos.adapters.sources.oci_registry import OciRegistry
 from support.disk_images import CONTENT, DiskImages
 from support.glance_proxy import GlanceProxy
 from support.registry import PASSWORD, USERNAME, running_registry
-from support.sync_site import SyncSite, one_source
-from sync.test_sync_oci import BUILD, REBUILD, UBUNTU, disk
+from support.sync_site import BUILD, REBUILD, UBUNTU, SyncSite, disk, one_source
 
 
 def test_glance_refusing_an_upload_half_way_leaves_the_old_image_live(site: SyncSite) -> None:

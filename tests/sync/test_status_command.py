@@ -10,8 +10,7 @@ from ckos.domain.model import ProjectRef
 from ckos.domain.status import ImageStatus, ProjectStatus
 from ckos.entrypoints import cli
 from ckos.entrypoints.status import _age, _size, tables
-from support.sync_site import SOURCE, VO, SyncSite
-from sync.test_sync_oci import BUILD, REBUILD, UBUNTU, disk
+from support.sync_site import BUILD, REBUILD, SOURCE, UBUNTU, VO, SyncSite, disk
 
 
 def test_status_lists_live_and_retired_images_with_their_source(site: SyncSite) -> None:
