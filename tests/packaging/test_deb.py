@@ -6,7 +6,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from support.debian_root import CONFIG, MAPPING, DebianRoot, Packages, configure
+from support.daemon_process import free_port
+from support.debian_root import CONFIG, ENVIRONMENT, MAPPING, DebianRoot, Packages, configure
 
 USER = "cloudkeeper-os"
 UNITS = ("cloudkeeper-os.service", "cloudkeeper-os-sync.service", "cloudkeeper-os-sync.timer")
@@ -24,6 +25,34 @@ def install(root: DebianRoot, deb: Path, *options: str) -> subprocess.CompletedP
         return root.run("dpkg", "--force-unsafe-io", *options, "--install", copy)
     finally:
         root.file(copy).unlink()
+
+
+def serves_over_the_memory_catalog(root: DebianRoot) -> None:
+    """The daemon, as its unit runs it, starts (gRPC and every library it loads from the venv)
+    and stops cleanly on SIGTERM."""
+    config = "/tmp/memory.toml"
+    root.file(config).write_text(
+        f'[server]\nlisten = "127.0.0.1:{free_port()}"\nshutdown_grace = 1.0\n'
+        f'[mapping]\nfile = "{MAPPING}"\n[catalog]\ntype = "memory"\n'
+    )
+    command = root.command("cloudkeeper-os", "serve", "--config", config, user=USER)
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENVIRONMENT
+    ) as daemon:
+        try:
+            assert daemon.stdout is not None
+            lines = []
+            for line in daemon.stdout:
+                lines.append(line)
+                if "serving cloudkeeper_grpc.Communicator" in line:
+                    break
+            else:
+                raise AssertionError("".join(lines))
+            daemon.terminate()  # the daemon itself: every step before it exec'd
+            assert daemon.wait(timeout=30) == 0, "".join(lines) + daemon.stdout.read()
+        finally:
+            daemon.kill()
+    root.file(config).unlink()
 
 
 def stat(root: DebianRoot, path: str) -> str:
@@ -77,6 +106,8 @@ def test_it_installs_runs_and_is_removed_then_purged_in_a_clean_debian_12(
     checked = debian.run("cloudkeeper-os", "check-config", user=USER)
     assert "configuration is valid" in checked.stdout
     assert "VO fedcloud.egi.eu -> project Default/fedcloud" in checked.stdout  # the shipped mapping
+
+    serves_over_the_memory_catalog(debian)
 
     passwd = debian.run("getent", "passwd", USER).stdout.strip().split(":")
     assert int(passwd[2]) < 1000  # a system user

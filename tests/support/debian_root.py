@@ -29,6 +29,11 @@ MIRROR = os.environ.get("CKOS_DEBIAN_MIRROR", "")
 # Roots and builds are written to memory where it can be had: on disk, unpacking a root and
 # dpkg's work take ten times longer (seconds each, with thousands of files).
 SHM = Path("/dev/shm")
+ENVIRONMENT = {
+    "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+    "LANG": "C.UTF-8",
+    "DEBIAN_FRONTEND": "noninteractive",
+}
 CONFIG = "/etc/cloudkeeper-os/cloudkeeper-os.toml"
 MAPPING = "/etc/cloudkeeper-os/mapping.json"
 
@@ -102,24 +107,27 @@ def base_tarball() -> Path:
 class DebianRoot:
     path: Path
 
+    def command(self, *command: str, user: str | None = None) -> list[str]:
+        """The command line that runs `command` inside the root, as root or as `user`.
+
+        Every step execs the next: the process started is, in the end, `command` itself.
+        """
+        # setpriv resolves the user in the root (it need not exist on this machine).
+        as_user = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups"] if user else []
+        mount = f'mount -t proc proc "{self.path}/proc" && exec chroot "{self.path}" "$@"'
+        return ["unshare", "--mount", "--propagation", "private", "sh", "-c", mount, "sh", *as_user, *command]
+
     def run(
         self, *command: str, user: str | None = None, check: bool = True, timeout: float = 300
     ) -> subprocess.CompletedProcess[str]:
         """`command` inside the root, as root or as `user`; stdout and stderr captured."""
-        # setpriv resolves the user in the root (it need not exist on this machine).
-        as_user = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups"] if user else []
-        mount = f'mount -t proc proc "{self.path}/proc" && exec chroot "{self.path}" "$@"'
         done = subprocess.run(
-            ["unshare", "--mount", "--propagation", "private", "sh", "-c", mount, "sh", *as_user, *command],
+            self.command(*command, user=user),
             capture_output=True,
             text=True,
             timeout=timeout,
             check=False,
-            env={
-                "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-                "LANG": "C.UTF-8",
-                "DEBIAN_FRONTEND": "noninteractive",
-            },
+            env=ENVIRONMENT,
             stdin=subprocess.DEVNULL,
         )
         if check:
