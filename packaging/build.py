@@ -84,19 +84,23 @@ def project_version() -> str:
 
 
 def package_version(version: str) -> str:
-    """A PEP 440 version as dpkg and rpm order it: pre-releases sort before the release (~)."""
+    """A PEP 440 version spelt so that dpkg and rpm order it as PEP 440 does.
+
+    Pre-releases and development releases sort before their release (~), post-releases after
+    it and before the next (+). Epochs and local versions are refused.
+    """
     parsed = Version(version)
     text = ".".join(str(part) for part in parsed.release)
     if parsed.epoch:
         raise SystemExit(f"build: version {version}: epochs are not supported")
     if parsed.pre is not None:
         text += f"~{parsed.pre[0]}{parsed.pre[1]}"
-    if parsed.post is not None:
-        text += f".post{parsed.post}"
-    if parsed.dev is not None:
-        text += f"~dev{parsed.dev}"
+    if parsed.post is not None:  # + sorts below ., so that 1.0+post1 < 1.0.1 for dpkg
+        text += f"+post{parsed.post}"
+    if parsed.dev is not None:  # before the pre-releases of its release too: 1.0~~dev1 < 1.0~a1
+        text += f"~~dev{parsed.dev}"
     if parsed.local is not None:
-        text += f"+{parsed.local}"
+        raise SystemExit(f"build: version {version}: local versions (+...) are not packaged")
     return text
 
 

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 from pathlib import Path
 
+from packaging.version import Version
+
 from support.daemon_process import free_port
-from support.debian_root import CONFIG, ENVIRONMENT, MAPPING, DebianRoot, Packages, configure
+from support.debian_root import (
+    ASCENDING_VERSIONS,
+    CONFIG,
+    ENVIRONMENT,
+    MAPPING,
+    DebianRoot,
+    Packages,
+    configure,
+    package_version,
+)
 
 USER = "cloudkeeper-os"
 UNITS = ("cloudkeeper-os.service", "cloudkeeper-os-sync.service", "cloudkeeper-os-sync.timer")
@@ -177,3 +189,11 @@ def test_upgrades_keep_the_edited_configuration(
     assert debian.file(CONFIG).read_text() == edited
     assert debian.file(CONFIG + ".dpkg-dist").read_text().endswith("# a new sample\n")
     assert stat(debian, CONFIG) == f"640 root:{USER}"
+
+
+def test_dpkg_orders_the_package_versions_as_pep_440_does() -> None:
+    assert sorted(ASCENDING_VERSIONS, key=Version) == list(ASCENDING_VERSIONS)
+    versions = [f"{package_version(version)}-1" for version in ASCENDING_VERSIONS]
+    for lower, higher in itertools.pairwise(versions):
+        compared = subprocess.run(["dpkg", "--compare-versions", lower, "lt", higher], check=False)
+        assert compared.returncode == 0, (lower, higher)

@@ -3,12 +3,21 @@ a clean root (Debian's, which has /usr/bin/python3.11 as EL9 does): its %pre, fi
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from support.debian_root import CONFIG, MAPPING, DebianRoot, Packages, configure
+from support.debian_root import (
+    ASCENDING_VERSIONS,
+    CONFIG,
+    MAPPING,
+    DebianRoot,
+    Packages,
+    configure,
+    package_version,
+)
 
 USER = "cloudkeeper-os"
 UNIT_DIR = "/usr/lib/systemd/system"
@@ -121,3 +130,15 @@ def test_installed_by_rpm_it_runs_and_keeps_an_edited_configuration(rpm: Path, d
     assert not debian.file("/opt/cloudkeeper-os").exists()
     assert debian.file(CONFIG + ".rpmsave").read_text() == edited  # rpm keeps an edited %config
     assert debian.run("getent", "passwd", USER).returncode == 0
+
+
+def test_rpm_orders_the_package_versions_as_pep_440_does() -> None:
+    versions = [package_version(version) for version in ASCENDING_VERSIONS]
+    for lower, higher in itertools.pairwise(versions):
+        compare = f'%{{lua: print(rpm.vercmp("{lower}", "{higher}"))}}'
+        assert (
+            subprocess.run(
+                ["rpm", "--eval", compare], capture_output=True, text=True, check=True
+            ).stdout.strip()
+            == "-1"
+        )

@@ -8,6 +8,7 @@ it on this machine, and no systemd runs in the root (as in an image build).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -18,6 +19,23 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from attrs import frozen
+
+# PEP 440 versions in ascending order, as packaging/build.py must keep them for dpkg and rpm.
+ASCENDING_VERSIONS = (
+    "0.9",
+    "1.0.dev1",
+    "1.0a1.dev2",
+    "1.0a1",
+    "1.0b2",
+    "1.0rc1",
+    "1.0",
+    "1.0.post1.dev1",
+    "1.0.post1",
+    "1.0.post2",
+    "1.0.1",
+    "1.1",
+    "10.0",
+)
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / ".cache" / "packaging"
@@ -45,6 +63,17 @@ class Packages:
     version: str
     deb: Path
     rpm: Path | None
+
+
+def package_version(version: str) -> str:
+    """packaging/build.py's mapping of a PEP 440 version to a .deb and .rpm version."""
+    spec = importlib.util.spec_from_file_location("ckos_packaging_build", REPO / "packaging" / "build.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    mapped: str = module.package_version(version)
+    return mapped
 
 
 def scratch(default: Path) -> Path:
