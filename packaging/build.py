@@ -200,13 +200,13 @@ def make_venv(root: Path, wheel: Path, house: Path, version: str) -> None:
 def names_path(tree: Path, path: bytes) -> list[Path]:
     """The files and symlinks under tree whose content or target contains path."""
     found = []
-    for directory, _, files in os.walk(tree):
-        for name in files:
+    for directory, directories, files in os.walk(tree):  # symlinks to directories: in directories
+        for name in [*directories, *files]:
             file = Path(directory, name)
             if file.is_symlink():
                 if path in os.fsencode(os.readlink(file)):
                     found.append(file)
-            elif path in file.read_bytes():
+            elif file.is_file() and path in file.read_bytes():
                 found.append(file)
     return found
 
