@@ -183,15 +183,17 @@ def fresh_root(tarball: Path, parent: Path) -> Iterator[DebianRoot]:
         shutil.rmtree(root)
 
 
-def configure(root: DebianRoot) -> str:
-    """What the admin does first: name the site's Keystone in the installed configuration.
+PLACEHOLDER = "https://keystone.example.org:5000/v3"  # in config/cloudkeeper-os.toml
+SITE_KEYSTONE = "https://keystone.site.example:5000/v3"
 
-    The shipped sample leaves `[openstack] auth_url` empty, which check-config refuses.
-    Returns the configuration's new text.
+
+def configure(root: DebianRoot) -> str:
+    """What the admin does first: name the site's Keystone in the installed configuration
+    (the shipped sample names a placeholder). Returns the configuration's new text.
     """
     path = root.file(CONFIG)
     text = path.read_text()
-    edited = text.replace('auth_url = ""', 'auth_url = "https://keystone.example.org:5000/v3"', 1)
+    edited = text.replace(f'auth_url = "{PLACEHOLDER}"', f'auth_url = "{SITE_KEYSTONE}"', 1)
     assert edited != text
     path.write_text(edited)
     return edited
