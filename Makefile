@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
-.PHONY: setup run run-memory test check bench generate clean deb rpm
+.PHONY: setup run run-memory test check bench soak generate clean deb rpm
 
 setup: $(READY)
 
@@ -48,6 +48,11 @@ deb: $(READY)
 rpm: $(READY)
 	scripts/setup-packaging
 	$(BIN)/python packaging/build.py rpm
+
+# The long reliability runs (docs/reliability.md): 7 load rounds of three per-VO cores with 50
+# appliances each, 20 racing adds, 10,000 hostile requests; on a devcloud of its own (~10 minutes).
+soak: $(READY)
+	$(BIN)/python bench/soak.py
 
 generate: $(READY)
 	$(BIN)/python scripts/generate_proto.py
