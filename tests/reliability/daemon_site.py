@@ -124,8 +124,9 @@ def daemon_site(
         "glance": {"tag": tag},
         "images": {"local_directories": [str(spool)]},
         "logging": {"level": "WARNING"},
-        **(changes or {}),
     }
+    for section, options in (changes or {}).items():
+        settings[section] = {**settings.get(section, {}), **options}
     config = derived_config(
         cloud.config_file, folder, mapping=json.loads(cloud.mapping_file.read_text()), changes=settings
     )
