@@ -26,6 +26,9 @@ from support.registry import running_registry  # noqa: E402
 
 CLI = REPO / ".venv" / "bin" / "cloudkeeper-os"
 VOS = {"fedcloud.egi.eu": "fedcloud", "vo.example.eu": "example"}
+# The images are named after the registry's host and port: the same port every time, so that a
+# second `make run` over the kept cloud finds them unchanged instead of new ones.
+REGISTRY_PORT = int(os.environ.get("CKOS_SAMPLE_REGISTRY_PORT", "50052"))
 SAMPLES = (("24.04", "2025-09-04-4d7122d6"), ("22.04", "2025-09-04-4d7122d6"))
 
 
@@ -71,7 +74,7 @@ def main() -> int:
     try:
         with (
             tempfile.TemporaryDirectory(prefix="ckos-run-") as scratch,
-            running_registry(Path(scratch) / "registry") as registry,
+            running_registry(Path(scratch) / "registry", port=REGISTRY_PORT) as registry,
         ):
             step(f"a sample OCI registry on {registry.url}: pushing EGI-style Ubuntu images")
             for version, build in SAMPLES:

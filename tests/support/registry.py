@@ -200,8 +200,11 @@ def running_registry(
     password: str = PASSWORD,
     anonymous_pull: bool = False,
     tls: Identity | None = None,
+    port: int = 0,
 ) -> Iterator[Registry]:
     """A registry in `mode`, stopped (killed if need be) on exit whatever happens.
+
+    On `port` when given (a free one otherwise): what names the images stays the same across runs.
 
     In htpasswd and token modes `username`/`password` is the one known user; in token mode
     `anonymous_pull` lets the issuer grant pull to requests without credentials. With `tls`
@@ -218,7 +221,7 @@ def running_registry(
                 TokenIssuer(users={username: password}, anonymous_pull=anonymous_pull)
             )
             issuer.write_certificate(folder / "token-signer.pem")
-        registry = Registry(folder, mode, credentials, issuer, tls)
+        registry = Registry(folder, mode, credentials, issuer, tls, port)
         stack.callback(registry.stop)
         registry.start()
         yield registry
