@@ -37,6 +37,7 @@ bench: $(READY)
 	$(BIN)/python bench/requests_per_sync.py
 	$(BIN)/python bench/site_cycle.py
 	$(BIN)/python bench/transfer.py
+	$(BIN)/python bench/sync_oci.py
 
 # dist/cloudkeeper-os_VERSION-1_amd64.deb (Debian 12) and dist/cloudkeeper-os-VERSION-1.el9.x86_64.rpm
 # (EL9): a venv in /opt/cloudkeeper-os with the pinned dependencies, the units, the sample
