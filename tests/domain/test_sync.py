@@ -177,3 +177,12 @@ def test_the_source_is_told_when_its_snapshot_was_applied_and_only_then(world: W
 
     sync(world).run(source)
     assert source.applications == 1
+
+
+def test_a_bug_in_one_source_is_that_source_incomplete_not_a_crash(world: World) -> None:
+    sync(world).run(FakeSource(offers(world, *IDS)))
+
+    report = sync(world).run(FakeSource([], broken=RecursionError("maximum recursion depth exceeded")))
+
+    assert (report.complete, report.problems) == (False, ["unexpected RecursionError reading the source"])
+    assert len(world.backend.appliances(LIST)) == 5

@@ -118,6 +118,19 @@ def huge_virtual_size(registry: HostileRegistry, folder: Path) -> str:
     return oci(registry)
 
 
+DEEP = 200_000
+
+
+def nested_tag_list(registry: HostileRegistry, folder: Path) -> str:
+    registry.tag_list = b'{"tags":' * DEEP + b"}" * DEEP
+    return oci(registry)
+
+
+def nested_manifest(registry: HostileRegistry, folder: Path) -> str:
+    registry.manifest = b"[" * DEEP + b"]" * DEEP  # served with its true digest
+    return oci(registry)
+
+
 CASES: dict[str, tuple[Callable[[HostileRegistry, Path], str], str]] = {
     "1 GB tag list": (huge_tag_list, "larger than"),
     "1 GB manifest": (huge_manifest, "larger than"),
@@ -126,6 +139,8 @@ CASES: dict[str, tuple[Callable[[HostileRegistry, Path], str], str]] = {
     "HEPiX list redirected endlessly": (list_loop, "redirect"),
     "qcow2 with a backing file": (backing_file, "backing"),
     "qcow2 of 1 PiB virtual size": (huge_virtual_size, "virtual size"),
+    "deeply nested tag list": (nested_tag_list, "nested too deeply"),
+    "deeply nested manifest": (nested_manifest, "nested too deeply"),
 }
 
 

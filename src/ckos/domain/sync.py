@@ -80,6 +80,10 @@ class Sync:
         except CkosError as error:
             log.error("source %s could not be read: %s; nothing changes for it", source.name, error)
             return SourceReport(name=source.name, complete=False, plan=empty, problems=[str(error)])
+        except Exception as error:  # a bug in one source must not stop the others: its trace logged
+            log.exception("source %s: unexpected failure reading it; nothing changes for it", source.name)
+            problem = f"unexpected {type(error).__name__} reading the source"
+            return SourceReport(name=source.name, complete=False, plan=empty, problems=[problem])
         if snapshot is None:
             return SourceReport(name=source.name, complete=False, plan=empty, problems=problems)
         try:

@@ -94,7 +94,7 @@ class RegistryAuth:
             raise SourceUnavailable(f"{where} answered HTTP {response.status_code} {response.reason_phrase}")
         try:
             document = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise SourceInvalid(f"{where} answered something that is not JSON") from None
         token = (
             (document.get("token") or document.get("access_token")) if isinstance(document, dict) else None

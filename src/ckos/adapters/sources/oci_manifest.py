@@ -7,7 +7,6 @@ shape every such manifest has and leaves the choice of the disk layer to the cal
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from attrs import field, frozen
 
 from ckos.adapters.sources.oci_references import check_digest
+from ckos.adapters.sources.oci_responses import json_document
 from ckos.domain.errors import SourceInvalid
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -48,10 +48,7 @@ class OciManifest:
 
 def parse_manifest(body: bytes, *, digest: str, media_type: str) -> OciManifest:
     """The manifest in `body`, served as `media_type`; SourceInvalid when it is not a valid one."""
-    try:
-        document = json.loads(body)
-    except ValueError:
-        raise SourceInvalid("the manifest is not JSON") from None
+    document = json_document(body, "manifest")
     if not isinstance(document, dict):
         raise SourceInvalid("the manifest is not a JSON object")
     if document.get("schemaVersion") != 2:

@@ -33,7 +33,7 @@ class ManifestCache:
             return None
         try:
             manifest = _manifest(json.loads(path.read_text()))
-        except (OSError, ValueError, TypeError, KeyError):
+        except (OSError, ValueError, TypeError, KeyError, RecursionError):
             log.warning("kept manifest %s is unreadable: read again from the registry", path.name)
             return None
         return manifest if manifest.digest == digest else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import httpx
 
@@ -69,12 +70,22 @@ def redacted(error: Exception, secrets: list[str]) -> str:
     return message
 
 
+def json_document(body: bytes, what: str) -> Any:
+    """The JSON in `body`; SourceInvalid when it is not JSON, or nested too deeply to read."""
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise SourceInvalid(f"the {what} is nested too deeply") from None
+    except ValueError:
+        raise SourceInvalid(f"the {what} is not JSON") from None
+
+
 def tags_of(body: bytes, label: str) -> list[str]:
     """The tags of one page of a tag list (distribution answers null once all are deleted)."""
     try:
-        document = json.loads(body)
-    except ValueError:
-        raise SourceInvalid(f"{label}: the tag list is not JSON") from None
+        document = json_document(body, "tag list")
+    except SourceInvalid as error:
+        raise SourceInvalid(f"{label}: {error}") from None
     tags = document.get("tags") if isinstance(document, dict) else None
     if tags is None and isinstance(document, dict):
         return []
@@ -91,7 +102,7 @@ def _error_code(response: httpx.Response) -> str:
         if len(body) > _ERROR_BODY_LIMIT:
             return ""
     try:
-        errors = json.loads(body).get("errors")
+        errors = json_document(body, "error").get("errors")
         return ", ".join(str(e["code"])[:64] for e in errors[:3])
-    except (ValueError, AttributeError, TypeError, KeyError):
+    except (SourceInvalid, AttributeError, TypeError, KeyError):
         return ""
