@@ -31,13 +31,16 @@ check: $(READY)
 test: check
 	$(BIN)/pytest
 
-# Glance and Keystone requests per steady-state sync, then image transfer speed and the daemon's
-# memory against the glance command line; each on a devcloud of its own (about 10 minutes in all).
+# Glance and Keystone requests per steady-state sync, a site cycle, then image transfer speed and the
+# daemon's memory against the glance command line, and `cloudkeeper-os sync` from an OCI registry and
+# from a signed HEPiX list against the shell (and the core); each on a devcloud of its own (about 35
+# minutes in all on a 2-vCPU machine).
 bench: $(READY)
 	$(BIN)/python bench/requests_per_sync.py
 	$(BIN)/python bench/site_cycle.py
 	$(BIN)/python bench/transfer.py
 	$(BIN)/python bench/sync_oci.py
+	$(BIN)/python bench/sync_hepix.py
 
 # dist/cloudkeeper-os_VERSION-1_amd64.deb (Debian 12) and dist/cloudkeeper-os-VERSION-1.el9.x86_64.rpm
 # (EL9): a venv in /opt/cloudkeeper-os with the pinned dependencies, the units, the sample
