@@ -3,7 +3,7 @@
 fly, endless redirects, a qcow2 with a backing file or a huge virtual size.
 Each run ends with exit status 1 and a clear problem (no traceback), nothing is written to the
 session's real Glance, no file is left in the work directory, and the process's peak memory stays
-bounded (its ru_maxrss)."""
+bounded (its peak RSS, read by GNU time)."""
 
 from __future__ import annotations
 
