@@ -32,6 +32,7 @@ def test_it_runs_serve_as_a_notify_service_of_a_dedicated_user(service: configpa
     assert service["ExecReload"] == "/bin/kill -HUP $MAINPID"
     assert service["User"] == service["Group"] == "cloudkeeper-os"
     assert service["RestartPreventExitStatus"] == "2"  # what the command returns for a bad configuration
+    assert service["Environment"] == "MALLOC_ARENA_MAX=2"
 
 
 def test_it_waits_longer_than_the_grace_and_the_clean_up(service: configparser.SectionProxy) -> None:

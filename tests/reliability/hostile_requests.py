@@ -40,7 +40,7 @@ UNARY = [
 STREAMING = ["ImageLists", "Appliances"]
 APPLIANCE_RPCS = ["AddAppliance", "UpdateAppliance", "UpdateApplianceMetadata", "RemoveAppliance"]
 # What a request may end with; UNKNOWN and INTERNAL never. RESOURCE_EXHAUSTED is grpc's own answer
-# to a message over the 4 MiB the server accepts.
+# to a message over the 1 MiB the server accepts.
 ACCEPTED = {
     grpc.StatusCode.OK,
     grpc.StatusCode.INVALID_ARGUMENT,
@@ -50,7 +50,7 @@ ACCEPTED = {
     grpc.StatusCode.UNAVAILABLE,
     grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
-MAX_MESSAGE = 4 * 1024 * 1024
+MAX_MESSAGE = 4 * 1024 * 1024  # what the oversized requests reach (the server takes 1 MiB)
 CALL_TIMEOUT = 60.0
 NOT_ALLOWED_URLS = [
     "http://10.0.0.1/image.qcow2",

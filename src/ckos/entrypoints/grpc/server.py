@@ -27,8 +27,10 @@ from ckos.entrypoints.grpc.protocols import CORE_20, LAYOUTS, Layout
 from ckos.entrypoints.grpc.servicer import Communicator, CommunicatorBackend
 from ckos.entrypoints.grpc.strict import descriptor_set
 
-# Appliance messages are a few kilobytes; image data never travels over gRPC.
-MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+# Appliance messages are a few kilobytes (each text field at most 64 KiB); image data never
+# travels over gRPC. A larger message is refused by grpc itself (RESOURCE_EXHAUSTED) before
+# Python sees it: megabytes of hostile strings made the daemon's memory grow (docs/reliability.md).
+MAX_MESSAGE_BYTES = 1024 * 1024
 OPTIONS = (
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
