@@ -33,7 +33,7 @@ test: check
 
 # Glance and Keystone requests per steady-state sync, a site cycle, then image transfer speed and the
 # daemon's memory against the glance command line, and `cloudkeeper-os sync` from an OCI registry and
-# from a signed HEPiX list against the shell (and the core); each on a devcloud of its own (about 35
+# from a signed HEPiX list against the shell (and the core); each on a devcloud of its own (about 30
 # minutes in all on a 2-vCPU machine).
 bench: $(READY)
 	$(BIN)/python bench/requests_per_sync.py
