@@ -158,7 +158,9 @@ def make_site(
         yield Site(app=app, state=state, clock=clock, spool=spool, target=target, protocol=protocol)
 
 
-def make_glance_site(tmp_path: Path, cloud: DevCloud, *, listing_max_age: float = 0.0) -> Iterator[Site]:
+def make_glance_site(
+    tmp_path: Path, cloud: DevCloud, *, listing_max_age: float = 0.0, tag: str | None = None
+) -> Iterator[Site]:
     """A site over the devcloud's real Glance, built by bootstrap from the devcloud's configuration.
 
     Its own tag keeps it apart from the other tests on the shared cloud, and whatever carries the
@@ -166,7 +168,7 @@ def make_glance_site(tmp_path: Path, cloud: DevCloud, *, listing_max_age: float 
     """
     spool = tmp_path / "spool"
     spool.mkdir()
-    tag = f"ckos-e2e-{uuid.uuid4().hex[:12]}"
+    tag = tag or f"ckos-e2e-{uuid.uuid4().hex[:12]}"
     configured = config.load(cloud.config_file)
     settings = evolve(
         configured,
