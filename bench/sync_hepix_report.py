@@ -11,6 +11,7 @@ from typing import Any
 
 from sync_hepix_site import CoreRun
 from sync_oci_report import ShellRun, _calls, median
+from sync_oci_report import table as oci_table
 from sync_oci_site import MIB, SyncRun
 from transfer_report import _cpu_model, _memory_gib
 
@@ -24,22 +25,7 @@ def _cpu(run: Run) -> float:
 
 
 def table(total_bytes: int, rows: Sequence[tuple[str, Sequence[Run]]]) -> list[str]:
-    lines = [
-        "| | seconds per run | median | MiB/s (median) | best | its CPU s (median) "
-        "| Glance CPU s (median) | peak RSS (max) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for name, runs in rows:
-        middle = median(runs)
-        rss = max((r.maxrss_kib for r in runs if isinstance(r, SyncRun)), default=0)
-        lines.append(
-            f"| {name} | {', '.join(f'{r.seconds:.2f}' for r in runs)} | {middle:.2f} "
-            f"| {total_bytes / MIB / middle:.0f} | {min(r.seconds for r in runs):.2f} "
-            f"| {statistics.median(_cpu(r) for r in runs):.1f} "
-            f"| {statistics.median(r.glance_cpu for r in runs):.1f} "
-            f"| {f'{rss / 1024:.0f} MiB' if rss else '-'} |"
-        )
-    return lines
+    return oci_table(total_bytes, rows, cpu=_cpu)
 
 
 def _ratios(first: Sequence[Run], second: Sequence[Run]) -> str:

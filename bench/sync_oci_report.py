@@ -6,7 +6,7 @@ import os
 import platform
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -38,11 +38,15 @@ def median(runs: Sequence[Timed]) -> float:
     return statistics.median(run.seconds for run in runs)
 
 
-def _cpu(run: SyncRun | ShellRun) -> float:
-    return run.cpu
+def _cpu(run: Any) -> float:
+    cpu: float = run.cpu
+    return cpu
 
 
-def table(total_bytes: int, rows: Sequence[tuple[str, Sequence[SyncRun | ShellRun]]]) -> list[str]:
+def table(
+    total_bytes: int, rows: Sequence[tuple[str, Sequence[Timed]]], cpu: Callable[[Any], float] = _cpu
+) -> list[str]:
+    """The runs of each contender: times, median, throughput, best, CPU (`cpu` reads a run's own)."""
     lines = [
         "| | seconds per run | median | MiB/s (median) | best | its CPU s (median) "
         "| Glance CPU s (median) | peak RSS (max) |",
@@ -54,7 +58,7 @@ def table(total_bytes: int, rows: Sequence[tuple[str, Sequence[SyncRun | ShellRu
         lines.append(
             f"| {name} | {', '.join(f'{r.seconds:.2f}' for r in runs)} | {middle:.2f} "
             f"| {total_bytes / MIB / middle:.0f} | {min(r.seconds for r in runs):.2f} "
-            f"| {statistics.median(_cpu(r) for r in runs):.1f} "
+            f"| {statistics.median(cpu(r) for r in runs):.1f} "
             f"| {statistics.median(r.glance_cpu for r in runs):.1f} "
             f"| {f'{rss / 1024:.0f} MiB' if rss else '-'} |"
         )
