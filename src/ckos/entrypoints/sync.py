@@ -38,7 +38,12 @@ def add_parser(commands: Any, default_config: Path) -> None:
     command.add_argument("--dry-run", action="store_true", help="show the plan; touch nothing")
     command.add_argument("--json", action="store_true", help="one JSON summary on standard output")
     command.add_argument(
-        "--source", action="append", default=[], metavar="NAME", help="only this source (repeatable)"
+        "--source",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="only these sources (--source A B, or --source A --source B)",
     )
     command.add_argument(
         "--allow-mass-removal", action="store_true", help="apply removals beyond the deletion budget"
