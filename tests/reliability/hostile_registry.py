@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 
 from attrs import define, field
 
 from support.oci_push import egi_ubuntu_annotations
+from support.threaded_http import ThreadedHttp
 
 REPOSITORY = "egi_vm_images/ubuntu"
 TAG = "24.04"
@@ -55,13 +55,12 @@ class HostileRegistry:
     list_body: Body = b""  # what /list serves (a HEPiX list)
     redirect_loops: set[str] = field(factory=set)  # "/blob", "/list": 302 to themselves
     sent: dict[str, int] = field(factory=dict)  # bytes sent, by what
-    _httpd: ThreadingHTTPServer | None = None
-    _thread: threading.Thread | None = None
+    _server: ThreadedHttp | None = None
 
     @property
     def url(self) -> str:
-        assert self._httpd is not None
-        return f"http://127.0.0.1:{self._httpd.server_port}"
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.port}"
 
     @property
     def host(self) -> str:
@@ -84,20 +83,14 @@ class HostileRegistry:
         return json.dumps(document).encode()
 
     def __enter__(self) -> HostileRegistry:
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
-        self._thread.start()
+        self._server = ThreadedHttp(_handler_for(self))
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        if self._server is not None:
+            self._server.stop()
 
 
 def _handler_for(registry: HostileRegistry) -> type[BaseHTTPRequestHandler]:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import http.client
 import re
-import threading
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from urllib.parse import urlsplit
 
 from attrs import define, field
+
+from support.threaded_http import ThreadedHttp
 
 LISTING = re.compile(r"^/v2/images(\?.*)?$")
 IMAGE = re.compile(r"^/v2/images/[0-9a-f-]+$")
@@ -38,13 +39,12 @@ class RefusingGlance:
     upstream: str
     rules: list[Rule] = field(factory=list)
     refused: list[tuple[str, str]] = field(factory=list)
-    _httpd: ThreadingHTTPServer | None = None
-    _thread: threading.Thread | None = None
+    _server: ThreadedHttp | None = None
 
     @property
     def url(self) -> str:
-        assert self._httpd is not None
-        return f"http://127.0.0.1:{self._httpd.server_port}"
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.port}"
 
     def refuse(self, method: str, path: re.Pattern[str], status: int) -> None:
         self.rules.append(Rule(method, path, status))
@@ -56,20 +56,14 @@ class RefusingGlance:
         return next((r.status for r in self.rules if r.method == method and r.path.match(path)), None)
 
     def __enter__(self) -> RefusingGlance:
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
-        self._thread.start()
+        self._server = ThreadedHttp(_handler_for(self))
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        if self._server is not None:
+            self._server.stop()
 
 
 def _handler_for(proxy: RefusingGlance) -> type[BaseHTTPRequestHandler]:

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import socket
 import ssl
-import threading
 from contextlib import suppress
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 
 from attrs import define, field
 
 from support.certificates import Identity
+from support.threaded_http import ThreadedHttp
 
 
 @define
@@ -30,38 +30,29 @@ class WebServer:
     cut: dict[str, int] = field(factory=dict)
     require: dict[str, str] = field(factory=dict)
     requests: list[tuple[str, str | None]] = field(factory=list)
-    _httpd: ThreadingHTTPServer | None = None
-    _thread: threading.Thread | None = None
+    _server: ThreadedHttp | None = None
 
     def url(self, path: str) -> str:
-        assert self._httpd is not None, "the server is not running"
+        assert self._server is not None, "the server is not running"
         scheme = "https" if self.tls else "http"
-        return f"{scheme}://127.0.0.1:{self._httpd.server_port}{path}"
+        return f"{scheme}://127.0.0.1:{self._server.port}{path}"
 
     def paths(self) -> list[str]:
         return [path for path, _ in self.requests]
 
     def __enter__(self) -> WebServer:
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
+        context = None
         if self.tls is not None:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(self.tls.certificate, self.tls.key)
-            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, args=(0.05,), name="web-server", daemon=True
-        )
-        self._thread.start()
+        self._server = ThreadedHttp(_handler_for(self), tls=context)
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        if self._server is not None:
+            self._server.stop()
 
 
 def closed_port_url(path: str) -> str:
