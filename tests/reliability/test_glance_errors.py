@@ -17,9 +17,9 @@ import grpc
 import pytest
 
 from reliability.outages import check_exactly
-from reliability.refusing_glance import IMAGE, LISTING, UPLOAD, RefusingGlance
 from support.catalog_state import record_of
 from support.devcloud import DevCloud
+from support.glance_proxy import IMAGE, LISTING, UPLOAD, GlanceProxy
 from support.independent_client import client
 from support.offers import LIST_ID, MIB, UPDATED, random_bytes
 from support.transfer_site import TransferSite, check_still_live, established, transfer_site
@@ -29,13 +29,13 @@ UNAVAILABLE, FAILED_PRECONDITION = grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.
 
 
 @pytest.fixture
-def proxy(devcloud: DevCloud) -> Iterator[RefusingGlance]:
-    with RefusingGlance(devcloud.glance_url) as running:
+def proxy(devcloud: DevCloud) -> Iterator[GlanceProxy]:
+    with GlanceProxy(devcloud.glance_url) as running:
         yield running
 
 
 @pytest.fixture
-def proxied(devcloud: DevCloud, tmp_path: Path, proxy: RefusingGlance) -> Iterator[TransferSite]:
+def proxied(devcloud: DevCloud, tmp_path: Path, proxy: GlanceProxy) -> Iterator[TransferSite]:
     with transfer_site(devcloud, tmp_path, glance_via=proxy.url) as site:
         yield site
 
@@ -58,7 +58,7 @@ def exactly_one_live(site: TransferSite, data: bytes) -> None:
 )
 def test_an_update_meeting_a_glance_error_keeps_the_old_image_and_the_next_call_converges(
     proxied: TransferSite,
-    proxy: RefusingGlance,
+    proxy: GlanceProxy,
     method: str,
     path: re.Pattern[str],
     status: int,
@@ -92,7 +92,7 @@ def test_an_update_meeting_a_glance_error_keeps_the_old_image_and_the_next_call_
     ],
 )
 def test_a_collection_meeting_a_glance_error_keeps_the_image_and_the_next_one_collects(
-    proxied: TransferSite, proxy: RefusingGlance, status: int, code: grpc.StatusCode
+    proxied: TransferSite, proxy: GlanceProxy, status: int, code: grpc.StatusCode
 ) -> None:
     site = proxied
     established(site)
@@ -112,7 +112,7 @@ def test_a_collection_meeting_a_glance_error_keeps_the_image_and_the_next_one_co
     exactly_one_live(site, data)
 
 
-def test_a_listing_meeting_a_glance_error_sends_no_item(proxied: TransferSite, proxy: RefusingGlance) -> None:
+def test_a_listing_meeting_a_glance_error_sends_no_item(proxied: TransferSite, proxy: GlanceProxy) -> None:
     site = proxied
     established(site)
     proxy.refuse("GET", LISTING, 502)

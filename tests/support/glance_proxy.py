@@ -1,9 +1,12 @@
-"""A reverse proxy in front of the devcloud's Glance that can refuse image uploads, as a Glance
-over its size cap or quota (413) or a failing one (5xx) does; every other request goes through.
+"""A reverse proxy in front of the devcloud's Glance that can refuse image uploads half way, as a
+Glance over its size cap or quota (413) or a failing one (5xx) does, or answer chosen requests
+with an error of Glance's kind (an HTML page from webob); every other request goes through.
 
     with GlanceProxy(cloud.glance_url) as proxy:
         ...  # ckos with Credentials(endpoint_override=proxy.url)
-        proxy.refuse_uploads = 413  # from now on: read part of the body, answer 413, close
+        proxy.refuse_uploads = 413          # from now on: read part of the body, answer 413, close
+        proxy.refuse("PATCH", IMAGE, 409)   # from now on: the body read, 409 answered, nothing done
+        proxy.refused                       # [(method, path)] refused so far
 
 Bodies are small in the tests that use it: requests and responses are buffered whole.
 """
@@ -20,8 +23,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import urlsplit
 
-UPLOAD = re.compile(r"^/v2/images/[^/]+/file$")
-IMAGE = re.compile(r"^/v2/images/[^/]+$")
+LISTING = re.compile(r"^/v2/images(\?.*)?$")
+IMAGE = re.compile(r"^/v2/images/[0-9a-f-]+$")
+UPLOAD = re.compile(r"^/v2/images/[0-9a-f-]+/file$")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer", "upgrade"}
 READ_BEFORE_REFUSING = 256 * 1024  # Glance reads until the cap is crossed, then answers
 
@@ -31,7 +35,8 @@ class GlanceProxy:
         parts = urlsplit(upstream)
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.refuse_uploads: int | None = None  # the status uploads get, when set
-        self.refused = 0
+        self.rules: list[tuple[str, re.Pattern[str], int]] = []  # (method, path, status) answered whole
+        self.refused: list[tuple[str, str]] = []  # (method, path) of every request refused
         # When set, a DELETE of an image is done, then answered as Glance answers the second of two
         # deletes racing each other: 400 "Image status transition from deleted to deleted".
         self.race_deletes = False
@@ -42,6 +47,18 @@ class GlanceProxy:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._httpd.server_port}"
+
+    def refuse(self, method: str, path: re.Pattern[str], status: int) -> None:
+        """Answer every later `method` request on a matching path with `status`, doing nothing."""
+        self.rules.append((method, path, status))
+
+    def clear(self) -> None:
+        self.rules.clear()
+
+    def status_for(self, method: str, path: str) -> int | None:
+        return next(
+            (status for m, pattern, status in self.rules if m == method and pattern.match(path)), None
+        )
 
     def __enter__(self) -> GlanceProxy:
         self._thread.start()
@@ -70,6 +87,11 @@ def _handler_for(proxy: GlanceProxy) -> type[BaseHTTPRequestHandler]:
                 return
             lost_race = self.command == "DELETE" and IMAGE.match(self.path) and proxy.race_deletes
             body = self._body()
+            status = proxy.status_for(self.command, self.path)
+            if status is not None:
+                proxy.refused.append((self.command, self.path))
+                self._answer(status, "refused by the test proxy")
+                return
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
             upstream = http.client.HTTPConnection(*proxy.upstream, timeout=60)
             try:
@@ -114,7 +136,7 @@ def _handler_for(proxy: GlanceProxy) -> type[BaseHTTPRequestHandler]:
         def _refuse(self, status: int) -> None:
             """Read a part of the upload, answer `status`, and close as a server giving up does:
             the answer first, then a lingering close so that the client can still read it."""
-            proxy.refused += 1
+            proxy.refused.append((self.command, self.path))
             with suppress(OSError):
                 self.rfile.read1(READ_BEFORE_REFUSING)
             title = f"{status} {HTTPStatus(status).phrase}"
