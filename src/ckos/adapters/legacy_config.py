@@ -24,7 +24,7 @@ from enum import Enum
 
 from attrs import frozen
 
-from ckos.adapters.mapping_json import MappingError, parse_mapping
+from ckos.adapters.mapping_json import MappingError, RepeatedKeys, no_duplicates, parse_mapping
 
 DEFAULT = "DEFAULT"
 AUTH = "keystone_authtoken"
@@ -417,8 +417,8 @@ def _convert_mapping(text: str, origin: str, settings: _Settings, notes: list[st
         return LegacyConfigError(f"{origin}: {message}")
 
     try:
-        raw = json.loads(text, object_pairs_hook=_no_duplicates)
-    except _Repeated as repeated:
+        raw = json.loads(text, object_pairs_hook=no_duplicates)
+    except RepeatedKeys as repeated:
         raise error(f"{repeated} given more than once") from None
     except json.JSONDecodeError as decode:
         raise error(f"line {decode.lineno}, column {decode.colno}: not valid JSON: {decode.msg}") from None
@@ -474,18 +474,6 @@ def _convert_entry(
     if not isinstance(domain, str) or not domain.strip():
         raise error(f"VO {vo!r}: domain must be a non-empty string")
     return {"project": project.strip(), "domain": domain.strip()}
-
-
-class _Repeated(ValueError):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    keys = [key for key, _ in pairs]
-    repeated = sorted({key for key in keys if keys.count(key) > 1})
-    if repeated:
-        raise _Repeated(", ".join(repr(key) for key in repeated))
-    return dict(pairs)
 
 
 class _Parts:

@@ -38,8 +38,8 @@ def load_mapping(path: Path) -> VOMapping:
 def parse_mapping(text: str, *, origin: str) -> VOMapping:
     """The mapping a JSON document describes; origin names it in error messages."""
     try:
-        raw = json.loads(text, object_pairs_hook=_no_duplicates)
-    except _Repeated as error:
+        raw = json.loads(text, object_pairs_hook=no_duplicates)
+    except RepeatedKeys as error:
         raise MappingError(f"{origin}: {error} given more than once") from None
     except ValueError as error:
         raise MappingError(f"{origin}: not valid JSON: {error}") from None
@@ -77,16 +77,16 @@ def _text(value: object, where: str) -> str:
     return value.strip()
 
 
-class _Repeated(ValueError):
-    pass
+class RepeatedKeys(ValueError):
+    """A JSON object names a key twice (json.loads would keep the last silently)."""
 
 
-def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    # json.loads keeps the last of repeated keys silently; a repeated VO is a mistake to report.
+def no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """json.loads' object_pairs_hook refusing repeated keys: a repeated VO is a mistake to report."""
     keys = [key for key, _ in pairs]
     repeated = sorted({key for key in keys if keys.count(key) > 1})
     if repeated:
-        raise _Repeated(", ".join(repr(key) for key in repeated))
+        raise RepeatedKeys(", ".join(repr(key) for key in repeated))
     return dict(pairs)
 
 
