@@ -21,7 +21,7 @@ _ERROR_BODY_LIMIT = 64 * 1024
 
 
 def read_bounded(response: httpx.Response, limit: int, label: str, what: str) -> bytes:
-    """The whole body, or SourceInvalid as soon as it exceeds `limit` bytes."""
+    """The whole body, or SourceInvalid as soon as it exceeds `limit` bytes (any source's answer)."""
     announced = response.headers.get("Content-Length", "")
     if announced.isdigit() and int(announced) > limit:
         raise SourceInvalid(f"{label}: the {what} is {announced} bytes, more than the {limit} allowed")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from ckos.adapters.sources.oci_responses import read_bounded
 from ckos.domain.errors import SourceUnavailable
 
 TOKEN_PASSWORD = "x-oauth-basic"  # noqa: S105 - AppDB's literal password for token access
@@ -75,21 +76,11 @@ class ListFetcher:
                     hint = " (is token_file right?)" if response.status_code in (401, 403) else ""
                     status = f"{response.status_code} {response.reason_phrase}"
                     raise SourceUnavailable(f"list {self.label} answered HTTP {status}{hint}")
-                return self._body(response)
+                return read_bounded(response, MAX_LIST_SIZE, f"list {self.label}", "image list")
         except httpx.HTTPError as error:
             raise SourceUnavailable(
                 f"list {self.label} could not be fetched: {self._redacted(error)}"
             ) from None
-
-    def _body(self, response: httpx.Response) -> bytes:
-        parts: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > MAX_LIST_SIZE:
-                raise SourceUnavailable(f"list {self.label} is larger than {MAX_LIST_SIZE} bytes: refused")
-            parts.append(chunk)
-        return b"".join(parts)
 
     def _redacted(self, error: Exception) -> str:
         message = str(error) or type(error).__name__
